@@ -1,0 +1,153 @@
+"""The array of one tile: the only owner of cell state, and the place where commands meet physics.
+
+An :class:`Array` holds the tile's device model (every per-cell state array lives there) and its
+generators. For each command it draws the random numbers it needs, in a fixed order, calls the
+physics kernels once for the whole command, and returns values and the cells' energy:
+
+- Read: each cell's current at the read voltage (I–V non-linearity, telegraph and white read noise)
+  through the ADCs at the read range, divided back by the read voltage: measured conductance, µS.
+- Pulse: the device model's pulse response; cell energy V·I·t.
+- Mvm: inputs through the DACs, column currents (ideal, or through the resistive network when
+  ``effects.ir_drop``), read noise exact in distribution, ADCs at the MVM range; values in µA.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from twin.commands import Mvm, Pulse, Read
+from twin.controller import Plan
+from twin.converters import AdcBank, DacBank, TileSettings
+from twin.devices import DEVICE_MODELS
+from twin.physics import mvm as mvm_physics
+from twin.physics.crossbar import IrDropSolver
+from twin.rng import ChipRng, TileRng
+from twin.spec.chipspec import ChipSpec
+
+_PAIR_MODE = {"none": None, "analog": "analog", "digital": "digital"}
+
+
+class Array:
+    """Cells of one tile (state in the device model) plus the tile's converters."""
+
+    def __init__(self, spec: ChipSpec, tile: int, chip_rng: ChipRng) -> None:
+        t = spec.tile
+        self.spec = spec
+        self.tile = tile
+        self.rng = TileRng(chip_rng, tile)
+        self.effects = t.effects
+        self.model = DEVICE_MODELS[t.device.model](t.device.params, t.array.rows, t.array.cols, t.effects, self.rng)
+        """The device model: per-cell state and parameters."""
+        self.dacs = DacBank(t.dac)
+        self.adcs = AdcBank(t.adc, self.rng["adc_noise"])
+        self._iv_key: tuple | None = None
+        self._iv_value = 1.0
+        self._solver: IrDropSolver | None = None
+        self._solver_key: tuple | None = None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(rows, cols)."""
+        return (self.model.rows, self.model.cols)
+
+    def conductance_us(self, now_ps: int) -> np.ndarray:
+        """True conductances at *now_ps* (a read-only view for tests and diagnostics, not for firmware)."""
+        g = self.model.conductance_us(now_ps).view()
+        g.flags.writeable = False
+        return g
+
+    def execute(self, cmd: Any, plan: Plan, settings: TileSettings, start_ps: int, end_ps: int
+                ) -> tuple[np.ndarray | None, float, dict]:
+        """Apply *cmd*: returns (values, cells' energy in pJ, extra counts)."""
+        if isinstance(cmd, Read):
+            return self._read(cmd, plan, settings, start_ps)
+        if isinstance(cmd, Pulse):
+            return self._pulse(cmd, end_ps)
+        if isinstance(cmd, Mvm):
+            return self._mvm(cmd, plan, settings, start_ps)
+        raise TypeError(f"the array does not execute {type(cmd).__name__}")
+
+    # --- Read ---------------------------------------------------------------------------------
+    def _read(self, cmd: Read, plan: Plan, settings: TileSettings, now_ps: int):
+        rows, cols = cmd.cells()
+        idx = rows * self.model.cols + cols
+        g_true = self.model.conductance_us(now_ps).reshape(-1)[idx]
+        g = g_true
+        if self.effects.telegraph_noise:
+            rtn = self.model.telegraph_us(idx, now_ps)
+            if rtn is not None:
+                g = g + rtn
+        v = settings.v_read_v
+        u_v = v * self._iv_factor(v)
+        i_ua = g * u_v
+        var = self.model.read_noise_var_us2(g_true, v) if self.effects.read_noise else None
+        if var is not None:
+            i_ua = i_ua + u_v * np.sqrt(var) * self.rng["read_noise"].standard_normal(idx.size)
+        i_est_ua, n_sat = self.adcs.convert(i_ua, settings.adc_read_range_ua)
+        values = (i_est_ua / v).reshape(cmd.shape)
+        # V²·G·t, each row driven for the average row time of this read (exact for one-row reads).
+        t_row_ps = plan.phases[-1].duration_ps / max(plan.counts["rows_driven"], 1)
+        cells_pj = float(v * u_v * g_true.sum() * t_row_ps * 1e-6)
+        return values, cells_pj, {"adc_saturated": n_sat}
+
+    def _iv_factor(self, v_v: float) -> float:
+        """The cell's I–V factor f(v) at the read voltage (cached per voltage)."""
+        key = (v_v, self.model.iv_nonlinearity_per_v())
+        if key != self._iv_key:
+            self._iv_key, self._iv_value = key, float(mvm_physics.iv_factor_scalar(*key))
+        return self._iv_value
+
+    # --- Pulse --------------------------------------------------------------------------------
+    def _pulse(self, cmd: Pulse, end_ps: int):
+        rows, cols, is_set, v, width, gate = cmd.cells()
+        idx = rows * self.model.cols + cols
+        energy = self.model.apply_pulses(idx, np.ascontiguousarray(is_set), np.ascontiguousarray(v),
+                                         np.ascontiguousarray(width), np.ascontiguousarray(gate), end_ps)
+        return None, float(np.sum(energy)), {}
+
+    # --- Mvm ----------------------------------------------------------------------------------
+    def _mvm(self, cmd: Mvm, plan: Plan, settings: TileSettings, now_ps: int):
+        t = self.spec.tile
+        (r0, r1), (c0, c1) = cmd.windows(self.spec)
+        g = self.model.conductance_us(now_ps)[r0:r1, c0:c1]
+        if self.effects.telegraph_noise:  # telegraph noise is slow: one sample holds for the whole command
+            rtn = self.model.telegraph_us(None, now_ps)
+            if rtn is not None:
+                g = g + rtn[r0:r1, c0:c1]
+        v = settings.v_read_v
+        var = self.model.read_noise_var_us2(g, v) if self.effects.read_noise else None
+        mode, pair = t.dac.input_mode, _PAIR_MODE[t.adc.differential]
+        read_shape, adc_shape = mvm_physics.noise_draw_shapes(mode, t.dac.bits, cmd.batch, c1 - c0, pair)
+        zr = self.rng["read_noise"].standard_normal(read_shape) if var is not None else None
+        za = self.adcs.rng.standard_normal(adc_shape) if t.adc.noise_ua > 0 else None
+        lo, hi = settings.adc_mvm_range_ua
+        a = self.model.iv_nonlinearity_per_v()
+        adc = dict(adc_bits=t.adc.bits, adc_i_min_ua=lo, adc_i_max_ua=hi, adc_offset_ua=t.adc.offset_ua,
+                   adc_gain_error=t.adc.gain_error, adc_noise_ua=t.adc.noise_ua)
+        planes = plan.counts["planes"]
+        t_plane_ps = plan.counts["vector_ps"] // planes
+        if mode == "pwm":
+            t_plane_ps = (2 ** (t.dac.bits - 1) - 1) * t.dac.t_lsb_ps
+        if self.effects.ir_drop:
+            solver = self._ir_solver(g, now_ps)
+            res = mvm_physics.quantized_mvm_with(solver.solve, cmd.inputs, g, var, mode=mode, dac_bits=t.dac.bits,
+                                                 v_read_v=v, iv_nonlinearity_per_v=a, pair_mode=pair,
+                                                 read_noise_draws=zr, adc_noise_draws=za, **adc)
+        else:
+            res = mvm_physics.quantized_mvm(cmd.inputs, g, var, mode=mode, dac_bits=t.dac.bits, v_read_v=v,
+                                            iv_nonlinearity_per_v=a, pair_mode=pair, read_noise_draws=zr,
+                                            adc_noise_draws=za, **adc)
+        cells_pj = float(res.cell_power_uw.sum() * t_plane_ps * 1e-6)
+        return res.y_ua, cells_pj, {"adc_saturated": int(res.n_adc_saturated)}
+
+    def _ir_solver(self, g_us: np.ndarray, now_ps: int) -> IrDropSolver:
+        """The IR-drop solver of the current array state (rebuilt only when conductances changed)."""
+        key = (self.model.version, g_us.shape, id(g_us) if self.effects.telegraph_noise else None)
+        if self._solver is None or self._solver_key != key:
+            a = self.spec.tile.array
+            self._solver = IrDropSolver(g_us, a.r_wire_row_ohm, a.r_wire_col_ohm, a.r_driver_ohm, a.r_sense_ohm,
+                                        a.r_access_on_ohm)
+            self._solver_key = key
+        return self._solver

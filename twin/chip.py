@@ -1,0 +1,214 @@
+"""The chip: one SimPy clock, a host link, tiles, an energy ledger and a trace.
+
+``build(spec, seed)`` makes a :class:`Chip`. Commands enter through :meth:`Chip.submit` (returns a SimPy
+event whose value is the :class:`~twin.commands.Result`) or :meth:`Chip.execute` (blocking). A command's
+life: checked against the spec (an error here changes nothing) → crosses the host link → waits in its
+tile's queue (a full queue holds the host back) → executes (controller decode, then the array
+operation) → its results cross back.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import numpy as np
+import simpy
+from twin.array import Array
+from twin.commands import Command, Configure, Mvm, Pulse, Read, Result
+from twin.controller import TileController
+from twin.converters import TileSettings
+from twin.hostlink import HostLink
+from twin.ledger import COMPONENTS, EnergyLedger
+from twin.rng import ChipRng
+from twin.spec import ChipSpec
+from twin.tile import Tile
+from twin.trace import Trace
+from twin.units import power_time_to_pj
+
+KIND = {Pulse: "pulse", Read: "read", Mvm: "mvm", Configure: "configure"}
+
+
+def transfer_bytes(cmd: Command, spec: ChipSpec) -> tuple[int, int]:
+    """(bytes to the chip, bytes back to the host) of *cmd*, headers included (see docs/timing.md)."""
+    t = spec.tile
+    header = spec.host_link.header_bytes
+    if isinstance(cmd, Read):
+        n_cells = cmd.cells()[0].size
+        return header + 2 * (cmd.rows.size + cmd.cols.size), header + n_cells * -(-t.adc.bits // 8)
+    if isinstance(cmd, Pulse):
+        params = sum(a.size for a in (cmd.polarity, cmd.v_pulse_v, cmd.width_ps, cmd.v_gate_v))
+        return header + 2 * (cmd.rows.size + cmd.cols.size + params), header
+    if isinstance(cmd, Mvm):
+        (r0, r1), (c0, c1) = cmd.windows(spec)
+        planes = t.dac.bits - 1 if t.dac.input_mode == "bit_serial" else 1
+        n_out = (c1 - c0) // (2 if t.adc.differential != "none" else 1)
+        out_bits = t.adc.bits + planes - 1 + (1 if t.adc.differential == "digital" else 0)
+        return (header + cmd.batch * (r1 - r0) * -(-t.dac.bits // 8),
+                header + cmd.batch * n_out * -(-out_bits // 8))
+    if isinstance(cmd, Configure):
+        return header + 8 * len(cmd.changes()), header
+    raise TypeError(f"not a command: {cmd!r}")
+
+
+class Chip:
+    """A simulated chip. Owns the clock (``env``, integer ps), the tiles, the ledger and the trace.
+
+    Each command costs three SimPy events: its completion event and two timeouts (end of execution,
+    end of the result transfer). The host link and the tiles are FIFO servers booked at the simulated
+    time each request is made, which gives exactly the first-come first-served schedule of SimPy
+    resources at a fraction of the cost (see docs/architecture.md).
+    """
+
+    def __init__(self, spec: ChipSpec, seed: int = 0, trace_detail: bool = False) -> None:
+        self.spec = spec
+        self.seed = seed
+        self.env = simpy.Environment()
+        """The simulated clock; ``env.now`` is in ps."""
+        self.rng = ChipRng(seed)
+        self.host_link = HostLink(spec.host_link)
+        self.ledger = EnergyLedger(spec.p_static_mw)
+        self.trace = Trace(detail=trace_detail)
+        self.controller = TileController(spec)
+        t = spec.tile
+        self.tiles: list[Tile] = [
+            Tile(i, Array(spec, i, self.rng), TileSettings(t.read.v_read_v, t.adc.i_read_range_ua, t.adc.i_mvm_range_ua),
+                 spec.controller.queue_depth)
+            for i in range(spec.n_tiles)]
+        self._next_index = 0
+        self._listeners: list[Any] = []
+
+    @property
+    def now_ps(self) -> int:
+        """Simulated time, ps."""
+        return int(self.env.now)
+
+    def add_listener(self, callback) -> None:
+        """Call ``callback(result)`` for every finished command (used by command logs)."""
+        self._listeners.append(callback)
+
+    def remove_listener(self, callback) -> None:
+        self._listeners.remove(callback)
+
+    # --- commands -----------------------------------------------------------------------------
+    def check(self, cmd: Command) -> None:
+        """Raise CommandError if *cmd* is invalid for this chip; changes nothing."""
+        cmd.check(self.spec, None, self._next_index)
+
+    def submit(self, cmd: Command) -> simpy.Event:
+        """Check *cmd* and issue it now; the returned event's value is its Result.
+
+        Raises CommandError at once (and changes nothing) if the command is invalid.
+        """
+        kind = KIND.get(type(cmd))
+        if kind is None:
+            raise TypeError(f"not a command: {cmd!r}")
+        self.check(cmd)
+        index = self._next_index
+        self._next_index += 1
+        env = self.env
+        now = env.now
+        tile = self.tiles[cmd.tile]
+        bytes_in, bytes_out = transfer_bytes(cmd, self.spec)
+        link = self.host_link
+        in_start, in_end = link.reserve(tile.slot_free_ps(max(now, link.free_at_ps)), bytes_in)
+        plan = self.controller.plan(cmd)
+        exec_start, exec_end, values, cells_pj, info = tile.accept(cmd, plan, in_end)
+        done = env.event()
+        job = _Job(cmd, kind, index, now, in_start, in_end, exec_start, exec_end, plan, values, cells_pj, info,
+                   bytes_in, bytes_out, done)
+        env.timeout(exec_end - now).callbacks.append(lambda _event: self._results_ready(job))
+        return done
+
+    def execute(self, cmd: Command) -> Result:
+        """Submit *cmd* and run the clock until its result is back; returns the Result."""
+        event = self.submit(cmd)
+        self.env.run(until=event)
+        return event.value
+
+    def run(self, until_ps: int | None = None) -> None:
+        """Run the clock until nothing is left to do, or until *until_ps*."""
+        self.env.run(until=until_ps)
+
+    def _results_ready(self, job: "_Job") -> None:
+        """At the end of execution: book the result transfer back to the host."""
+        job.out_start, job.out_end = self.host_link.reserve(self.env.now, job.bytes_out)
+        self.env.timeout(job.out_end - self.env.now).callbacks.append(lambda _event: self._complete(job))
+
+    def _complete(self, job: "_Job") -> None:
+        """Results are at the host: charge energy, record the trace, deliver the Result."""
+        cmd, index, kind, plan = job.cmd, job.index, job.kind, job.plan
+        energy = dict.fromkeys(COMPONENTS, 0.0)
+        for component, e_pj in plan.energy_pj.items():
+            energy[component] += e_pj
+        energy["cells"] += job.cells_pj
+        energy["host_link"] += self.host_link.energy_pj(job.bytes_in + job.bytes_out)
+        energy["static"] += power_time_to_pj(self.spec.tile.p_static_mw, job.exec_end - job.exec_start)
+        counts = plan.counts
+        self.ledger.record(cmd_id=index, kind=kind, tile=cmd.tile, start_ps=job.start, end_ps=job.out_end,
+                           exec_start_ps=job.exec_start, exec_end_ps=job.exec_end, energy_pj=energy,
+                           macs=counts.get("macs", 0), vectors=cmd.batch if kind == "mvm" else 0)
+        tr = self.trace
+        tr.add(index, cmd.tile, "host_link", f"{kind} in", job.in_start, job.in_end)
+        if job.exec_start > job.in_end:
+            tr.add(index, cmd.tile, "queue", "wait", job.in_end, job.exec_start)
+        t = job.exec_start
+        for phase in plan.phases:
+            tr.add(index, cmd.tile, phase.component, kind if phase.component == "array" else phase.name, t,
+                   t + phase.duration_ps)
+            t += phase.duration_ps
+        tr.add(index, cmd.tile, "host_link", f"{kind} out", job.out_start, job.out_end)
+        result = Result(command=cmd, index=index, values=job.values, start_ps=job.start, end_ps=job.out_end,
+                        exec_start_ps=job.exec_start, exec_end_ps=job.exec_end, energy_pj=energy,
+                        info={**counts, **job.info} if job.info else counts)
+        for callback in self._listeners:
+            callback(result)
+        job.done.succeed(result)
+
+    # --- reports ------------------------------------------------------------------------------
+    def report(self) -> str:
+        """A readable table: energy by component, tile and command kind, MVM figures and latencies."""
+        now = self.now_ps
+        led = self.ledger
+        out = io.StringIO()
+        w = out.write
+        by_comp = led.by_component(now)
+        total = sum(by_comp.values())
+        w(f"chip {self.spec.name} (seed {self.seed}): {len(led)} commands, {now / 1e6:,.3f} us simulated, "
+          f"{total / 1e3:,.3f} nJ\n\n")
+        w(f"{'component':<12}{'energy nJ':>14}{'share':>9}\n")
+        for comp, e_pj in by_comp.items():
+            w(f"{comp:<12}{e_pj / 1e3:>14,.3f}{(e_pj / total if total else 0):>9.1%}\n")
+        w(f"\n{'command':<12}{'count':>8}{'energy nJ':>14}{'per cmd pJ':>14}{'p50 us':>10}{'p99 us':>10}\n")
+        lat = led.latency_percentiles_ps()
+        for kind, row in sorted(led.by_command().items()):
+            w(f"{kind:<12}{row['count']:>8}{row['energy_pj'] / 1e3:>14,.3f}{row['energy_per_command_pj']:>14,.1f}"
+              f"{lat[kind]['p50'] / 1e6:>10,.3f}{lat[kind]['p99'] / 1e6:>10,.3f}\n")
+        w(f"\n{'tile':<12}{'energy nJ':>14}\n")
+        for tile, e_pj in led.by_tile().items():
+            w(f"{tile:<12}{e_pj / 1e3:>14,.3f}\n")
+        m = led.mvm_stats()
+        if m["vectors"]:
+            w(f"\nMVM: {m['vectors']} vectors, {m['macs']:,} MACs, {m['energy_per_vector_pj'] / 1e3:,.3f} nJ per vector, "
+              f"{m['mac_per_s'] / 1e9:,.2f} GMAC/s, {m['tops_per_w']:,.2f} TOPS/W\n")
+        return out.getvalue()
+
+
+class _Job:
+    """A command in flight: its schedule and the values computed when its tile accepted it."""
+
+    __slots__ = ("cmd", "kind", "index", "start", "in_start", "in_end", "exec_start", "exec_end", "plan", "values",
+                 "cells_pj", "info", "bytes_in", "bytes_out", "done", "out_start", "out_end")
+
+    def __init__(self, cmd, kind, index, start, in_start, in_end, exec_start, exec_end, plan, values, cells_pj, info,
+                 bytes_in, bytes_out, done) -> None:
+        self.cmd, self.kind, self.index, self.start = cmd, kind, index, start
+        self.in_start, self.in_end, self.exec_start, self.exec_end = in_start, in_end, exec_start, exec_end
+        self.plan, self.values, self.cells_pj, self.info = plan, values, cells_pj, info
+        self.bytes_in, self.bytes_out, self.done = bytes_in, bytes_out, done
+        self.out_start = self.out_end = 0
+
+
+def build(spec: ChipSpec, seed: int = 0, trace_detail: bool = False) -> Chip:
+    """Build a chip from a spec; the same spec and seed always give the same chip."""
+    return Chip(spec, seed, trace_detail)

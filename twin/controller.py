@@ -1,0 +1,166 @@
+"""Timing and peripheral energy of each command: pure arithmetic from the spec, no SimPy, no cell state.
+
+``TileController.plan(command, settings)`` returns a :class:`Plan`: the phases the tile goes through
+(each with its component and duration), the total execution time, the peripheral energies and the
+counts behind them. Every formula here is written out in ``docs/timing.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from twin.commands import Configure, Mvm, Pulse, Read
+from twin.spec.chipspec import ChipSpec
+
+
+@dataclass(frozen=True, slots=True)
+class Phase:
+    """One step of a command's execution on its tile."""
+
+    component: str
+    """Who is busy: ``controller``, ``dac``, ``adc``, ``array``."""
+    name: str
+    """What it does, e.g. ``decode``, ``pulses``, ``read``, ``mvm``."""
+    duration_ps: int
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Execution of one command on its tile: phases in order, peripheral energies and counts."""
+
+    phases: tuple[Phase, ...]
+    energy_pj: dict[str, float]
+    """Peripheral energy by component (``controller``, ``dac``, ``adc``); cells and static come later."""
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def duration_ps(self) -> int:
+        """Total execution time on the tile."""
+        return sum(p.duration_ps for p in self.phases)
+
+
+def adc_rounds(channel_cols: np.ndarray, mux_ratio: int) -> int:
+    """Conversion rounds needed to convert the columns *channel_cols* (one per output channel).
+
+    Column c is served by ADC ``c // mux_ratio``; ADCs convert in parallel, each its channels in turn.
+    """
+    if channel_cols.size == 0:
+        return 0
+    return int(np.bincount(channel_cols // mux_ratio).max())
+
+
+def pulse_slots(cmd: Pulse, spec: ChipSpec) -> list[np.ndarray]:
+    """Group a Pulse's cells (flat indices into ``cmd.cells()``) into slots pulsed at the same time.
+
+    Cells share a slot when the spec's parallelism allows it (same row, same column, or never), they have
+    the same polarity, and, unless ``per_cell_amplitude``, the same amplitude, width and gate voltage;
+    slots hold at most ``max_parallel_cells`` cells. Slots keep the order of first appearance.
+    """
+    p = spec.tile.programming
+    rows, cols, is_set, v, width, gate = cmd.cells()
+    n = rows.size
+    if p.parallelism == "cell":
+        return [np.array([i]) for i in range(n)]
+    line = rows if p.parallelism == "row" else cols
+    keys = [line, is_set.astype(np.int64)]
+    if not p.per_cell_amplitude:
+        keys += [v, width, gate]
+    stacked = np.stack([np.asarray(k, dtype=np.float64) for k in keys], axis=1)
+    _, first, inverse = np.unique(stacked, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    slots: list[np.ndarray] = []
+    for group in np.argsort(first, kind="stable"):  # groups in order of first appearance
+        members = np.flatnonzero(inverse == group)
+        for start in range(0, members.size, p.max_parallel_cells):
+            slots.append(members[start:start + p.max_parallel_cells])
+    return slots
+
+
+class TileController:
+    """Plans commands for the tiles of one chip spec."""
+
+    def __init__(self, spec: ChipSpec) -> None:
+        self.spec = spec
+        t = spec.tile
+        self._decode = Phase("controller", "decode", spec.controller.t_command_ps)
+        self._mux = t.adc_mux_ratio
+
+    def plan(self, cmd, settings=None) -> Plan:
+        """The Plan of *cmd* (already checked against the spec)."""
+        if isinstance(cmd, Read):
+            return self._plan_read(cmd)
+        if isinstance(cmd, Pulse):
+            return self._plan_pulse(cmd)
+        if isinstance(cmd, Mvm):
+            return self._plan_mvm(cmd)
+        if isinstance(cmd, Configure):
+            return Plan((self._decode,), {"controller": self.spec.controller.e_command_pj}, {})
+        raise TypeError(f"not a command: {cmd!r}")
+
+    def _plan_read(self, cmd: Read) -> Plan:
+        t = self.spec.tile
+        rows, cols = cmd.cells()
+        if rows.size == 1:  # one cell: one settle, one conversion
+            n_rows, rounds = 1, 1
+            duration = t.dac.t_settle_ps + t.adc.t_convert_ps
+            energy = {"controller": self.spec.controller.e_command_pj, "dac": t.dac.e_convert_pj,
+                      "adc": t.adc.e_convert_pj}
+            return Plan((self._decode, Phase("array", "read", duration)), energy,
+                        {"rows_driven": 1, "adc_conversions": 1})
+        # One row at a time: settle the read voltage, then convert its (distinct) columns, ADCs in parallel.
+        n_adc = -(-t.array.cols // self._mux)
+        cells = np.unique(rows * t.array.cols + cols)
+        adc_of_cell = (cells // t.array.cols) * n_adc + (cells % t.array.cols) // self._mux
+        keys, per_adc = np.unique(adc_of_cell, return_counts=True)
+        row_of_key = keys // n_adc
+        starts = np.flatnonzero(np.r_[True, row_of_key[1:] != row_of_key[:-1]])
+        n_rows = int(starts.size)
+        rounds = int(np.maximum.reduceat(per_adc, starts).sum()) if n_rows else 0
+        duration = n_rows * t.dac.t_settle_ps + rounds * t.adc.t_convert_ps
+        n_conv = rows.size
+        energy = {"controller": self.spec.controller.e_command_pj, "dac": n_rows * t.dac.e_convert_pj,
+                  "adc": n_conv * t.adc.e_convert_pj}
+        phases = (self._decode, Phase("array", "read", duration))
+        return Plan(phases, energy, {"rows_driven": n_rows, "adc_conversions": n_conv})
+
+    def _plan_pulse(self, cmd: Pulse) -> Plan:
+        p = self.spec.tile.programming
+        width = cmd.cells()[4]
+        slots = pulse_slots(cmd, self.spec)
+        duration = sum(p.t_switch_ps + int(width[s].max()) for s in slots)
+        n_cells = width.size
+        energy = {"controller": self.spec.controller.e_command_pj, "dac": n_cells * p.e_driver_pj}
+        return Plan((self._decode, Phase("array", "pulses", duration)), energy,
+                    {"pulse_slots": len(slots), "cell_pulses": n_cells})
+
+    def mvm_timing(self, cmd: Mvm) -> tuple[int, int, int, int]:
+        """(planes per vector, output channels, conversion rounds per plane, time per vector in ps)."""
+        t = self.spec.tile
+        (r0, r1), (c0, c1) = cmd.windows(self.spec)
+        planes = t.dac.bits - 1 if t.dac.input_mode == "bit_serial" else 1
+        channel_cols = np.arange(c0, c1, 2 if t.adc.differential == "analog" else 1)
+        rounds = adc_rounds(channel_cols, self._mux)
+        t_load = -(-(r1 - r0) // t.dac.count) * t.dac.t_settle_ps
+        t_pwm = (2 ** (t.dac.bits - 1) - 1) * t.dac.t_lsb_ps if t.dac.input_mode == "pwm" else 0
+        t_vector = planes * (t_load + t_pwm + rounds * t.adc.t_convert_ps)
+        return planes, channel_cols.size, rounds, t_vector
+
+    def _plan_mvm(self, cmd: Mvm) -> Plan:
+        t = self.spec.tile
+        planes, channels, rounds, t_vector = self.mvm_timing(cmd)
+        n_conv = cmd.batch * planes * channels
+        codes = np.rint(cmd.inputs * (2 ** (t.dac.bits - 1) - 1)).astype(np.int64)
+        if t.dac.input_mode == "bit_serial":  # a row is driven in each plane where its bit is 1
+            mags = np.abs(codes)
+            row_drives = int(sum(np.count_nonzero((mags >> b) & 1) for b in range(planes)))
+        else:
+            row_drives = int(np.count_nonzero(codes))
+        energy = {"controller": self.spec.controller.e_command_pj, "dac": row_drives * t.dac.e_convert_pj,
+                  "adc": n_conv * t.adc.e_convert_pj}
+        phases = (self._decode, Phase("array", "mvm", cmd.batch * t_vector))
+        (r0, r1), (c0, c1) = cmd.windows(self.spec)
+        return Plan(phases, energy, {"adc_conversions": n_conv, "row_drives": row_drives, "planes": planes,
+                                     "conversion_rounds": rounds, "vector_ps": t_vector,
+                                     "macs": cmd.batch * (r1 - r0) * (c1 - c0)})

@@ -1,0 +1,57 @@
+"""The tile's converters: row drivers (DacBank) and column ADCs (AdcBank), with their runtime settings.
+
+The transfer functions are plain-array code in :mod:`twin.physics.converters`; these classes hold the
+spec, the settings that ``Configure`` changes and the generator for ADC noise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from twin.spec.chipspec import AdcSpec, DacSpec
+
+
+@dataclass(slots=True)
+class TileSettings:
+    """Runtime settings of one tile; they start from the spec and change only through ``Configure``."""
+
+    v_read_v: float
+    """Read voltage: verify reads, and full-scale MVM inputs."""
+    adc_read_range_ua: tuple[float, float]
+    """ADC input range for Read commands."""
+    adc_mvm_range_ua: tuple[float, float]
+    """ADC input range for MVMs."""
+
+
+class DacBank:
+    """Row drivers: turn inputs in [-1, 1] into signed integer codes and row voltages."""
+
+    def __init__(self, spec: DacSpec) -> None:
+        self.spec = spec
+        self.code_max = 2 ** (spec.bits - 1) - 1
+        """Largest input code magnitude."""
+
+    def codes(self, inputs: np.ndarray) -> np.ndarray:
+        """Signed integer codes ``round(x · code_max)`` of inputs in [-1, 1] (int64)."""
+        return np.rint(inputs * self.code_max).astype(np.int64)
+
+
+class AdcBank:
+    """Column ADCs: a uniform quantizer over a current range, with offset, gain error and noise."""
+
+    def __init__(self, spec: AdcSpec, rng: np.random.Generator) -> None:
+        self.spec = spec
+        self.rng = rng
+        """Generator for input-referred noise (the tile's ``adc_noise`` stream)."""
+
+    def convert(self, i_ua: np.ndarray, range_ua: tuple[float, float]) -> tuple[np.ndarray, int]:
+        """Convert currents; return (the current each code stands for, µA; number of saturated conversions)."""
+        from twin.physics import converters
+
+        s = self.spec
+        noise = self.rng.standard_normal(i_ua.shape) if s.noise_ua > 0 else None
+        _, i_est_ua, n_saturated = converters.adc_convert(i_ua, s.bits, range_ua[0], range_ua[1], s.offset_ua,
+                                                          s.gain_error, s.noise_ua, noise)
+        return i_est_ua, n_saturated

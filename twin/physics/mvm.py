@@ -1,0 +1,641 @@
+"""Noisy analog matrix-vector multiply (MVM) of a memristor crossbar and its quantized pipeline.
+
+Units: conductance µS, voltage V, current µA (µS·V), power µW (µS·V²).  Index order (rows, cols).
+
+Physics (see ``docs/physics/converters.md``):
+
+* Cell current ``g · v · f(v)`` with the I–V non-linearity ``f(v) = sinh(a·v) / (a·v)``
+  (``a = iv_nonlinearity_per_v``; ``f = 1`` for ``a = 0``).  All cells of a row see the same
+  voltage in one read, so ``f`` is a per-row factor.  The *drive* of row i is ``u_i = v_i · f(v_i)``
+  and the mean column current is ``I_j = sum_i u_i · g_ij``.
+* White read noise: each cell's conductance has an independent Gaussian deviation of variance
+  ``var_g_us2[i, j]`` per read, so column j gets Gaussian noise of variance
+  ``S_j = sum_i u_i² · var_g_us2[i, j]``; it is applied as ``sqrt(S_j) · z`` with one
+  standard-normal ``z`` per (read, vector, column), passed in by the caller.
+* Input modes: ``amplitude`` row voltage ``v = c / code_max · v_read_v`` (``u = v·f(v)``);
+  ``pwm`` row at ``±v_read_v`` for the fraction ``|c| / code_max`` of the window: the integrated
+  charge equals that of the average drive ``u = c / code_max · v_read_v · f(v_read_v)``;
+  ``bit_serial`` plane p (p = 0 … bits-2) drives ``u = sign(c) · bit_p(|c|) · v_read_v · f(v_read_v)``,
+  each plane is a separate read with its own noise draws and ADC conversion, combined as
+  ``sum_p 2**p · est_p / code_max``.  For all modes the result estimates ``(x · v_read_v) @ g``
+  (times ``f``), in µA.
+* Cell power per vector ``P = sum_{i,j} p_i · g_ij`` (µW) with ``p_i = v_i · u_i`` (amplitude),
+  ``p_i = duty_i · v_read_v · u_read`` (pwm: time-averaged over the window) and, for bit_serial,
+  the sum over planes of each plane's power.  Energy (pJ) = ``P`` (µW) × read window (ps) × 1e-6;
+  for bit_serial the window is that of ONE plane read.
+
+Kernels never draw random numbers, never use fastmath, use a fixed summation order and write into
+arrays passed in.  They are deliberately serial (no ``parallel=True``): the per-vector work is
+memory-bound or tiny, the two large matrix products go to BLAS (which already uses both cores), and on
+the 2-core target numba's OpenMP workers spinning after a parallel region were measured to slow the
+following 2-thread BLAS matmuls ~4x.  Results therefore cannot depend on ``NUMBA_NUM_THREADS``.
+Small batches (<= ``SMALL_BATCH_MAX``) use a single-pass numba kernel; larger ones use BLAS ``@``
+(deterministic for a given machine and BLAS thread setting) for ``drive @ g`` and ``drive² @ var``
+and a fused numba pass for noise + ADC + digital combine.  The two paths agree to rounding (~1e-15
+relative before quantization) but are not bit-identical to each other.
+"""
+
+import math
+
+import numba
+import numpy as np
+
+from twin.physics.converters import (
+    adc_conversions_per_vector,
+    adc_convert,
+    adc_lsb_ua,
+    check_mode,
+    dac_code_f,
+    dac_code_max,
+    reads_per_vector,
+)
+
+SMALL_BATCH_MAX = 8
+"""Batches up to this size use the single-pass numba kernel (``path="auto"``)."""
+
+_PAIR_IDS = {None: 0, "analog": 1, "digital": 2}
+
+
+def _pair_id(pair_mode):
+    if pair_mode not in _PAIR_IDS:
+        raise ValueError(f"unknown pair mode {pair_mode!r}; expected None, 'analog' or 'digital'")
+    return _PAIR_IDS[pair_mode]
+
+
+# ----------------------------------------------------------------------------------------------
+# per-row drive
+
+
+@numba.njit(cache=True)
+def iv_factor_scalar(v_v, a_per_v):
+    """I–V non-linearity ``f(v) = sinh(a·v)/(a·v)`` (1 at a·v = 0); numba helper."""
+    t = a_per_v * v_v
+    if t == 0.0:
+        return 1.0
+    return math.sinh(t) / t
+
+
+def iv_factor(v_v, iv_nonlinearity_per_v):
+    """Vectorized ``f(v) = sinh(a·v)/(a·v)`` (dimensionless, shape of ``v_v``), 1 where a·v = 0."""
+    t = float(iv_nonlinearity_per_v) * np.asarray(v_v, dtype=np.float64)
+    out = np.ones_like(t)
+    nz = t != 0.0
+    out[nz] = np.sinh(t[nz]) / t[nz]
+    return out
+
+
+@numba.njit(cache=True)
+def _drive_tables_kernel(mode_id, code_max, v_read_v, u_read_v, a_per_v, u_tab, p_tab):
+    """Drive u (V) and power weight p (V²) for every code c = k - code_max and read r."""
+    n_reads, n_codes = u_tab.shape
+    for r in range(n_reads):
+        for k in range(n_codes):
+            c = k - code_max
+            if mode_id == 0:
+                if (abs(c) >> r) & 1 == 0:
+                    u = 0.0
+                    p = 0.0
+                else:
+                    u = u_read_v if c > 0 else -u_read_v
+                    p = v_read_v * u_read_v
+            elif mode_id == 1:
+                duty = float(abs(c)) / float(code_max)
+                u = duty * u_read_v
+                if c < 0:
+                    u = -u
+                p = duty * (v_read_v * u_read_v)
+            else:
+                v = float(c) / float(code_max) * v_read_v
+                u = v * iv_factor_scalar(v, a_per_v)
+                p = v * u
+            u_tab[r, k] = u
+            p_tab[r, k] = p
+
+
+def drive_tables(mode, dac_bits, v_read_v, iv_nonlinearity_per_v=0.0):
+    """Lookup tables ``(u_tab_v, p_tab_v2)``, each (reads, 2·code_max + 1), indexed [read, code + code_max]:
+    row drive ``u = v·f(v)`` (V) and cell power weight (V², power = p · g) of a row with that code."""
+    mode_id = check_mode(mode)
+    code_max = dac_code_max(dac_bits)
+    if int(dac_bits) > 16:
+        raise ValueError("dac_bits > 16 not supported (drive tables)")
+    n_reads = reads_per_vector(mode, dac_bits)
+    a = float(iv_nonlinearity_per_v)
+    v_read_v = float(v_read_v)
+    u_read_v = v_read_v * float(iv_factor_scalar(v_read_v, a))
+    u_tab = np.empty((n_reads, 2 * code_max + 1))
+    p_tab = np.empty((n_reads, 2 * code_max + 1))
+    _drive_tables_kernel(mode_id, code_max, v_read_v, u_read_v, a, u_tab, p_tab)
+    return u_tab, p_tab
+
+
+def row_drive_v(codes, mode, dac_bits, v_read_v, iv_nonlinearity_per_v=0.0):
+    """Per-read row drives for DAC ``codes`` (batch, rows).
+
+    Returns ``(drive_v, power_v2)``, both float64 (reads, batch, rows): the effective drive
+    ``u = v·f(v)`` (V; mean column current = ``drive_v @ g_us``) and the power weight (V²; cell power
+    = ``power_v2 @ g_us`` summed over columns).  reads = ``dac_bits - 1`` for bit_serial, else 1.
+    """
+    u_tab, p_tab = drive_tables(mode, dac_bits, v_read_v, iv_nonlinearity_per_v)
+    code_max = dac_code_max(dac_bits)
+    codes = np.asarray(codes, dtype=np.int64)
+    if codes.ndim != 2:
+        raise ValueError("codes must be (batch, rows)")
+    if codes.size and np.abs(codes).max() > code_max:
+        raise ValueError("codes out of range")
+    idx = codes + code_max
+    return u_tab[:, idx], p_tab[:, idx]
+
+
+# ----------------------------------------------------------------------------------------------
+# analog layer
+
+
+def column_currents_ua(drive_v, g_us, var_g_us2=None, read_noise_draws=None):
+    """Noisy column currents (µA) ``drive_v @ g_us + sqrt(drive_v² @ var_g_us2) · z``.
+
+    ``drive_v`` (..., batch, rows) V; ``g_us`` (rows, cols) µS; ``var_g_us2`` (rows, cols) µS² or None
+    (no read noise); ``read_noise_draws`` standard normals (..., batch, cols).  Returns (..., batch, cols).
+    """
+    drive = np.asarray(drive_v, dtype=np.float64)
+    g = np.ascontiguousarray(g_us, dtype=np.float64)
+    i_ua = drive @ g
+    if var_g_us2 is None:
+        return i_ua
+    if read_noise_draws is None:
+        raise ValueError("var_g_us2 given: read_noise_draws (..., batch, cols) required")
+    z = np.asarray(read_noise_draws, dtype=np.float64)
+    if z.shape != i_ua.shape:
+        raise ValueError(f"read_noise_draws shape {z.shape} != currents shape {i_ua.shape}")
+    s_ua2 = (drive * drive) @ np.ascontiguousarray(var_g_us2, dtype=np.float64)
+    return i_ua + np.sqrt(s_ua2) * z
+
+
+def cell_power_uw(power_v2, g_us):
+    """Cell power (µW) per vector, summed over reads: ``sum_r power_v2[r] @ rowsum(g_us)``, shape (batch,)."""
+    p = np.asarray(power_v2, dtype=np.float64)
+    rowsum_us = np.ascontiguousarray(g_us, dtype=np.float64).sum(axis=1)
+    out = p @ rowsum_us
+    return out.sum(axis=0) if out.ndim > 1 else out
+
+
+def pair_convert(i_ua, pair_mode, adc_bits, adc_i_min_ua, adc_i_max_ua, adc_offset_ua=0.0,
+                 adc_gain_error=0.0, adc_noise_ua=0.0, adc_noise_draws=None):
+    """Differential column pairs (2k, 2k+1) of noisy currents ``i_ua`` (..., cols) → (..., cols/2).
+
+    ``analog``: the ADC converts ``i_2k − i_2k+1`` (draws (..., cols/2)); codes are the ADC codes and
+    the estimate is the ADC inverse map.  ``digital``: both columns converted (draws (..., cols)); codes
+    are ``code_2k − code_2k+1`` (signed) and the estimate ``(code_2k − code_2k+1) · lsb_ua``.
+    Returns ``(codes int64, i_est_ua, n_saturated)``.
+    """
+    i_ua = np.asarray(i_ua, dtype=np.float64)
+    if i_ua.shape[-1] % 2:
+        raise ValueError("differential pairs need an even number of columns")
+    kw = dict(offset_ua=adc_offset_ua, gain_error=adc_gain_error, noise_ua=adc_noise_ua,
+              noise_draws=adc_noise_draws)
+    if pair_mode == "analog":
+        diff = i_ua[..., 0::2] - i_ua[..., 1::2]
+        return adc_convert(diff, adc_bits, adc_i_min_ua, adc_i_max_ua, **kw)
+    if pair_mode == "digital":
+        codes, _, n_sat = adc_convert(i_ua, adc_bits, adc_i_min_ua, adc_i_max_ua, **kw)
+        dc = codes[..., 0::2] - codes[..., 1::2]
+        return dc, dc * adc_lsb_ua(adc_bits, adc_i_min_ua, adc_i_max_ua), n_sat
+    raise ValueError(f"unknown pair mode {pair_mode!r}; expected 'analog' or 'digital'")
+
+
+# ----------------------------------------------------------------------------------------------
+# fused quantized pipeline
+
+
+def noise_draw_shapes(mode, dac_bits, batch, n_cols, pair_mode=None):
+    """Shapes ``(read_shape, adc_shape)`` of the standard-normal draws :func:`quantized_mvm` takes.
+
+    read: (reads, batch, n_cols) — one per read, vector and physical column;
+    adc: (reads, batch, n_adc) — one per conversion (n_adc = n_cols/2 for analog pairs).
+    """
+    n_reads = reads_per_vector(mode, dac_bits)
+    n_adc = adc_conversions_per_vector(mode, dac_bits, n_cols, pair_mode) // n_reads
+    return (n_reads, int(batch), int(n_cols)), (n_reads, int(batch), n_adc)
+
+
+@numba.njit(cache=True)
+def _unpack(prm):
+    return prm[0], prm[1], prm[2], prm[3], prm[4], prm[5], prm[6], prm[7]
+
+
+@numba.njit(cache=True)
+def _adc_accumulate(i_src, s_src, src_off, has_var, zr_row, za_row, has_za, pair_id, gain, offset_ua,
+                    sigma_ua, i_min_ua, lsb_ua, code_top_f, scale, y_row, c0, c1):
+    """Noise + ADC + scaled accumulate for physical columns [c0, c1) of one read of one vector.
+
+    Current of column j is ``i_src[j - src_off]`` (+ ``sqrt(s_src[j - src_off]) · zr_row[j]``).
+    Adds ``scale · estimate`` into ``y_row`` (indexed by output column).  Returns saturations.
+    """
+    n_sat = 0
+    if pair_id == 0:
+        for j in range(c0, c1):
+            i = i_src[j - src_off]
+            if has_var:
+                i = i + math.sqrt(s_src[j - src_off]) * zr_row[j]
+            s = gain * i + offset_ua
+            if has_za:
+                s = s + sigma_ua * za_row[j]
+            q = np.floor((s - i_min_ua) / lsb_ua + 0.5)
+            if q < 0.0:
+                q = 0.0
+                n_sat += 1
+            elif q > code_top_f:
+                q = code_top_f
+                n_sat += 1
+            y_row[j] += scale * (i_min_ua + q * lsb_ua)
+    else:
+        for k in range(c0 // 2, c1 // 2):
+            ja = 2 * k
+            jb = ja + 1
+            ia = i_src[ja - src_off]
+            ib = i_src[jb - src_off]
+            if has_var:
+                ia = ia + math.sqrt(s_src[ja - src_off]) * zr_row[ja]
+                ib = ib + math.sqrt(s_src[jb - src_off]) * zr_row[jb]
+            if pair_id == 1:
+                s = gain * (ia - ib) + offset_ua
+                if has_za:
+                    s = s + sigma_ua * za_row[k]
+                q = np.floor((s - i_min_ua) / lsb_ua + 0.5)
+                if q < 0.0:
+                    q = 0.0
+                    n_sat += 1
+                elif q > code_top_f:
+                    q = code_top_f
+                    n_sat += 1
+                y_row[k] += scale * (i_min_ua + q * lsb_ua)
+            else:
+                sa = gain * ia + offset_ua
+                sb = gain * ib + offset_ua
+                if has_za:
+                    sa = sa + sigma_ua * za_row[ja]
+                    sb = sb + sigma_ua * za_row[jb]
+                qa = np.floor((sa - i_min_ua) / lsb_ua + 0.5)
+                if qa < 0.0:
+                    qa = 0.0
+                    n_sat += 1
+                elif qa > code_top_f:
+                    qa = code_top_f
+                    n_sat += 1
+                qb = np.floor((sb - i_min_ua) / lsb_ua + 0.5)
+                if qb < 0.0:
+                    qb = 0.0
+                    n_sat += 1
+                elif qb > code_top_f:
+                    qb = code_top_f
+                    n_sat += 1
+                y_row[k] += scale * ((qa - qb) * lsb_ua)
+    return n_sat
+
+
+@numba.njit(cache=True)
+def _dac_codes_row(x_row, code_max_f, code_max, idx):
+    """DAC codes of one input vector as table indices ``code + code_max``; returns clipped count."""
+    n_cl = 0
+    for i in range(x_row.shape[0]):
+        xi = x_row[i]
+        if abs(xi) > 1.0:
+            n_cl += 1
+        idx[i] = np.int64(dac_code_f(xi, code_max_f)) + code_max
+    return n_cl
+
+
+@numba.njit(cache=True)
+def _dac_drive_kernel(x, code_max_f, u_tab, p_tab, rowsum_us, need_u2, drive_v, drive2_v2, power_uw):
+    """DAC + per-read drives (+ squares, in the dtype of ``drive2_v2``) + cell power (BLAS path).
+
+    Power of vector b: sum over reads r, then rows i (in order) of ``p_tab[r, idx_i] · rowsum_us[i]``.
+    Returns the number of clipped inputs.
+    """
+    n_reads, n_b, n_r = drive_v.shape
+    code_max = np.int64(code_max_f)
+    idx = np.empty(n_r, dtype=np.int64)
+    n_cl = 0
+    for b in range(n_b):
+        n_cl += _dac_codes_row(x[b], code_max_f, code_max, idx)
+        pw = 0.0
+        for r in range(n_reads):
+            u_row = u_tab[r]
+            p_row = p_tab[r]
+            d = drive_v[r, b]
+            for i in range(n_r):
+                d[i] = u_row[idx[i]]
+            if need_u2:
+                d2 = drive2_v2[r, b]
+                for i in range(n_r):
+                    d2[i] = d[i] * d[i]
+            for i in range(n_r):
+                pw += p_row[idx[i]] * rowsum_us[i]
+        power_uw[b] = pw
+    return n_cl
+
+
+@numba.njit(cache=True)
+def _adc_batch_kernel(i_ua, s_ua2, zr, za, plane_scale, prm, has_var, has_za, pair_id, y_ua):
+    """Noise + ADC + shift-and-add for all reads of all vectors (BLAS path); returns saturations."""
+    code_max_f, gain, offset_ua, sigma_ua, i_min_ua, lsb_ua, code_top_f, divisor = _unpack(prm)
+    n_reads, n_b, n_c = i_ua.shape
+    n_out = y_ua.shape[1]
+    n = 0
+    for b in range(n_b):
+        y_row = y_ua[b]
+        for k in range(n_out):
+            y_row[k] = 0.0
+        for r in range(n_reads):
+            zr_row = zr[r, b] if has_var else zr[0, 0]
+            za_row = za[r, b] if has_za else za[0, 0]
+            n += _adc_accumulate(i_ua[r, b], s_ua2[r, b], 0, has_var, zr_row,
+                                 za_row, has_za,
+                                 pair_id, gain, offset_ua, sigma_ua, i_min_ua, lsb_ua, code_top_f,
+                                 plane_scale[r], y_row, 0, n_c)
+        if divisor != 1.0:
+            for k in range(n_out):
+                y_row[k] = y_row[k] / divisor
+    return n
+
+
+@numba.njit(cache=True)
+def _fused_small_kernel(x, g_us, var_us2, zr, za, tabs, plane_scale, prm, has_var, has_za, pair_id,
+                        y_ua, power_uw):
+    """Single pass (DAC → currents + noise variance + power → ADC → combine) for small batches.
+
+    Rows with zero drive are skipped; the others are accumulated into every column strictly in row
+    order (4 rows per sweep, added one after the other, so the rounding is that of a plain row-order
+    loop).  Returns (saturations, clipped inputs).
+    """
+    code_max_f, gain, offset_ua, sigma_ua, i_min_ua, lsb_ua, code_top_f, divisor = _unpack(prm)
+    u_tab = tabs[0]
+    p_tab = tabs[1]
+    n_b, n_r = x.shape
+    n_c = g_us.shape[1]
+    n_reads = u_tab.shape[0]
+    code_max = np.int64(code_max_f)
+    acc_i = np.empty(n_c)
+    acc_s = np.empty(n_c)
+    acc_p = np.empty(n_c)
+    idx = np.empty(n_r, dtype=np.int64)
+    act = np.empty(n_r, dtype=np.int64)
+    n_out = y_ua.shape[1]
+    n_cl = 0
+    n_sat = 0
+    for b in range(n_b):
+        n_cl += _dac_codes_row(x[b], code_max_f, code_max, idx)
+        y_row = y_ua[b]
+        for k in range(n_out):
+            y_row[k] = 0.0
+        acc_p[:] = 0.0
+        for r in range(n_reads):
+            acc_i[:] = 0.0
+            acc_s[:] = 0.0
+            u_row = u_tab[r]
+            p_row = p_tab[r]
+            n_act = 0
+            for i in range(n_r):
+                if u_row[idx[i]] != 0.0:
+                    act[n_act] = i
+                    n_act += 1
+            n4 = n_act - n_act % 4
+            for t in range(0, n4, 4):
+                i0 = act[t]
+                i1 = act[t + 1]
+                i2 = act[t + 2]
+                i3 = act[t + 3]
+                u0 = u_row[idx[i0]]
+                u1 = u_row[idx[i1]]
+                u2 = u_row[idx[i2]]
+                u3 = u_row[idx[i3]]
+                _sweep4(u0, u1, u2, u3, p_row[idx[i0]], p_row[idx[i1]], p_row[idx[i2]],
+                        p_row[idx[i3]], g_us[i0], g_us[i1], g_us[i2], g_us[i3], acc_i, acc_p)
+                if has_var:
+                    _sweep4_1(u0 * u0, u1 * u1, u2 * u2, u3 * u3, var_us2[i0], var_us2[i1],
+                              var_us2[i2], var_us2[i3], acc_s)
+            for t in range(n4, n_act):
+                i0 = act[t]
+                u0 = u_row[idx[i0]]
+                _axpy2(u0, p_row[idx[i0]], g_us[i0], acc_i, acc_p)
+                if has_var:
+                    _axpy(u0 * u0, var_us2[i0], acc_s)
+            zr_row = zr[r, b] if has_var else zr[0, 0]
+            za_row = za[r, b] if has_za else za[0, 0]
+            n_sat += _adc_accumulate(acc_i, acc_s, 0, has_var, zr_row, za_row, has_za, pair_id,
+                                     gain, offset_ua, sigma_ua, i_min_ua, lsb_ua, code_top_f,
+                                     plane_scale[r], y_row, 0, n_c)
+        if divisor != 1.0:
+            for k in range(n_out):
+                y_row[k] = y_row[k] / divisor
+        pw = 0.0
+        for j in range(n_c):
+            pw += acc_p[j]
+        power_uw[b] = pw
+    return n_sat, n_cl
+
+
+@numba.njit(cache=True)
+def _sweep4(u0, u1, u2, u3, p0, p1, p2, p3, g0, g1, g2, g3, acc_i, acc_p):
+    for j in range(acc_i.shape[0]):
+        a = acc_i[j]
+        a += u0 * g0[j]
+        a += u1 * g1[j]
+        a += u2 * g2[j]
+        a += u3 * g3[j]
+        acc_i[j] = a
+        c = acc_p[j]
+        c += p0 * g0[j]
+        c += p1 * g1[j]
+        c += p2 * g2[j]
+        c += p3 * g3[j]
+        acc_p[j] = c
+
+
+@numba.njit(cache=True)
+def _sweep4_1(w0, w1, w2, w3, v0, v1, v2, v3, acc):
+    for j in range(acc.shape[0]):
+        a = acc[j]
+        a += w0 * v0[j]
+        a += w1 * v1[j]
+        a += w2 * v2[j]
+        a += w3 * v3[j]
+        acc[j] = a
+
+
+@numba.njit(cache=True)
+def _axpy2(u, p, g_row, acc_i, acc_p):
+    for j in range(g_row.shape[0]):
+        gij = g_row[j]
+        acc_i[j] += u * gij
+        acc_p[j] += p * gij
+
+
+@numba.njit(cache=True)
+def _axpy(a, v_row, acc):
+    for j in range(v_row.shape[0]):
+        acc[j] += a * v_row[j]
+
+
+_WORK = {}
+_TABLES = {}
+_DUMMY2 = np.zeros((1, 1))
+_DUMMY3 = np.zeros((1, 1, 1))
+
+
+def _cached_tables(mode, dac_bits, v_read_v, iv_nonlinearity_per_v):
+    """(tabs (2, reads, 2·code_max+1) = [u_tab, p_tab], plane_scale (reads,)) cached per setting."""
+    key = (mode, int(dac_bits), float(v_read_v), float(iv_nonlinearity_per_v))
+    hit = _TABLES.get(key)
+    if hit is None:
+        u_tab, p_tab = drive_tables(mode, dac_bits, v_read_v, iv_nonlinearity_per_v)
+        plane_scale = np.array([float(1 << r) for r in range(u_tab.shape[0])])
+        if len(_TABLES) > 256:
+            _TABLES.clear()
+        hit = (np.stack([u_tab, p_tab]), plane_scale)
+        _TABLES[key] = hit
+    return hit
+
+
+def _work(name, shape, dtype):
+    """Reusable scratch buffer (avoids page-faulting fresh multi-MB arrays on every call)."""
+    n = 1
+    for d in shape:
+        n *= int(d)
+    buf = _WORK.get(name)
+    if buf is None or buf.size < n or buf.dtype != dtype:
+        buf = np.empty(n, dtype=dtype)
+        _WORK[name] = buf
+    return buf[:n].reshape(shape)
+
+
+def clear_workspace():
+    """Release the scratch buffers :func:`quantized_mvm` keeps between calls (BLAS path)."""
+    _WORK.clear()
+
+
+class MvmResult:
+    """Result of :func:`quantized_mvm`.
+
+    y_ua: (batch, n_out) float64 estimate of ``(x · v_read_v) @ g_us`` in µA (n_out = cols, or
+    cols/2 for pairs: estimate of the + column minus the − column); n_adc_saturated: int;
+    n_adc_conversions: int (all vectors); cell_power_uw: (batch,) float64 cell power per vector
+    (bit_serial: summed over planes, multiply by ONE plane's read window for energy);
+    n_dac_clipped: int inputs with |x| > 1.
+    """
+
+    __slots__ = ("y_ua", "n_adc_saturated", "n_adc_conversions", "cell_power_uw", "n_dac_clipped")
+
+    def __init__(self, y_ua, n_adc_saturated, n_adc_conversions, cell_power_uw, n_dac_clipped):
+        self.y_ua = y_ua
+        self.n_adc_saturated = n_adc_saturated
+        self.n_adc_conversions = n_adc_conversions
+        self.cell_power_uw = cell_power_uw
+        self.n_dac_clipped = n_dac_clipped
+
+    def __repr__(self):
+        return (f"MvmResult(y_ua.shape={self.y_ua.shape}, n_adc_saturated={self.n_adc_saturated}, "
+                f"n_adc_conversions={self.n_adc_conversions}, n_dac_clipped={self.n_dac_clipped})")
+
+
+def _f64c(a):
+    """``a`` as a C-contiguous float64 ndarray (no copy when it already is one)."""
+    if type(a) is np.ndarray and a.dtype == np.float64 and a.flags.c_contiguous:
+        return a
+    return np.ascontiguousarray(a, dtype=np.float64)
+
+
+def _draws(z, shape, name):
+    z = _f64c(z)
+    if z.shape != shape:
+        raise ValueError(f"{name} shape {z.shape} != expected {shape}")
+    return z
+
+
+def quantized_mvm(x, g_us, var_g_us2, *, mode, dac_bits, v_read_v, adc_bits, adc_i_min_ua,
+                  adc_i_max_ua, adc_offset_ua=0.0, adc_gain_error=0.0, adc_noise_ua=0.0,
+                  iv_nonlinearity_per_v=0.0, pair_mode=None, read_noise_draws=None,
+                  adc_noise_draws=None, path="auto"):
+    """Full quantized MVM of a batch: DAC → (per read) noisy column currents → ADC → digital combine.
+
+    x: (batch, rows) inputs in [-1, 1] (or (rows,)); g_us: (rows, cols) µS incl. the telegraph state;
+    var_g_us2: (rows, cols) µS² white read-noise variance (float64, or float32 to halve the noise
+    matmul, see docs), or None for no read noise; read_noise_draws / adc_noise_draws: standard
+    normals with the shapes of :func:`noise_draw_shapes` (required iff var_g_us2 is not None /
+    adc_noise_ua > 0); pair_mode: None, "analog" or "digital"; path: "auto", "fused" (single-pass
+    numba, default for batch <= SMALL_BATCH_MAX) or "blas".  Returns :class:`MvmResult`.
+    """
+    mode_id = check_mode(mode)
+    pair_id = _pair_id(pair_mode)
+    code_max = dac_code_max(dac_bits)
+    lsb_ua = adc_lsb_ua(adc_bits, adc_i_min_ua, adc_i_max_ua)
+    x = _f64c(x)
+    squeeze = x.ndim == 1
+    if squeeze:
+        x = x.reshape(1, -1)
+    g = _f64c(g_us)
+    if x.ndim != 2 or g.ndim != 2 or x.shape[1] != g.shape[0]:
+        raise ValueError(f"shapes x {x.shape} and g_us {g.shape} do not match (batch, rows) @ (rows, cols)")
+    n_b = x.shape[0]
+    n_c = g.shape[1]
+    n_reads = int(dac_bits) - 1 if mode_id == 0 else 1
+    if pair_id == 0:
+        n_out = n_c
+    elif n_c % 2:
+        raise ValueError("differential pairs need an even number of columns")
+    else:
+        n_out = n_c // 2
+    has_var = var_g_us2 is not None
+    if has_var:
+        var = var_g_us2
+        if not (type(var) is np.ndarray and var.dtype == np.float32 and var.flags.c_contiguous):
+            var = _f64c(var)
+        if var.shape != g.shape:
+            raise ValueError(f"var_g_us2 shape {var.shape} != g_us shape {g.shape}")
+        if read_noise_draws is None:
+            raise ValueError(f"var_g_us2 given: read_noise_draws of shape {(n_reads, n_b, n_c)} required")
+        zr = _draws(read_noise_draws, (n_reads, n_b, n_c), "read_noise_draws")
+    else:
+        var = g
+        zr = _DUMMY3
+    has_za = float(adc_noise_ua) != 0.0
+    if has_za:
+        adc_shape = (n_reads, n_b, n_c if pair_id != 1 else n_out)
+        if adc_noise_draws is None:
+            raise ValueError(f"adc_noise_ua > 0: adc_noise_draws of shape {adc_shape} required")
+        za = _draws(adc_noise_draws, adc_shape, "adc_noise_draws")
+    else:
+        za = _DUMMY3
+    tabs, plane_scale = _cached_tables(mode, dac_bits, v_read_v, iv_nonlinearity_per_v)
+    prm = np.array([float(code_max), 1.0 + float(adc_gain_error), float(adc_offset_ua),
+                    float(adc_noise_ua), float(adc_i_min_ua), lsb_ua, float((1 << int(adc_bits)) - 1),
+                    float(code_max) if mode_id == 0 else 1.0])
+    y = np.empty((n_b, n_out))
+    power = np.empty(n_b)
+    if path == "auto":
+        path = "fused" if n_b <= SMALL_BATCH_MAX else "blas"
+    if path == "fused":
+        n_sat, n_clipped = _fused_small_kernel(x, g, var, zr, za, tabs, plane_scale, prm, has_var,
+                                               has_za, pair_id, y, power)
+    elif path == "blas":
+        n_r = x.shape[1]
+        rowsum_us = g.sum(axis=1)
+        drive = _work("drive", (n_reads * n_b, n_r), np.float64)
+        drive2 = _work("drive2", (n_reads * n_b, n_r), var.dtype) if has_var else _DUMMY2
+        n_clipped = _dac_drive_kernel(x, prm[0], tabs[0], tabs[1], rowsum_us, has_var,
+                                      drive.reshape(n_reads, n_b, n_r),
+                                      drive2.reshape(n_reads, n_b, n_r) if has_var else _DUMMY3, power)
+        i_ua = np.matmul(drive, g, out=_work("i_ua", (n_reads * n_b, n_c), np.float64))
+        i_ua = i_ua.reshape(n_reads, n_b, n_c)
+        if has_var:
+            s_ua2 = np.matmul(drive2, var, out=_work("s_ua2", (n_reads * n_b, n_c), var.dtype))
+            s_ua2 = s_ua2.reshape(n_reads, n_b, n_c)
+        else:
+            s_ua2 = i_ua
+        n_sat = _adc_batch_kernel(i_ua, s_ua2, zr, za, plane_scale, prm, has_var, has_za, pair_id, y)
+    else:
+        raise ValueError(f"unknown path {path!r}; expected 'auto', 'fused' or 'blas'")
+    n_conv = n_reads * n_b * (n_c if pair_id != 1 else n_out)
+    if squeeze:
+        y = y[0]
+    return MvmResult(y, int(n_sat), n_conv, power, int(n_clipped))
