@@ -21,6 +21,7 @@ from twin.commands import Mvm, Pulse, Read
 from twin.controller import Plan
 from twin.converters import AdcBank, DacBank, TileSettings
 from twin.devices import DEVICE_MODELS
+from twin.physics import converters as converters_physics
 from twin.physics import mvm as mvm_physics
 from twin.physics.crossbar import IrDropSolver
 from twin.rng import ChipRng, TileRng
@@ -45,7 +46,7 @@ class Array:
         self._iv_key: tuple | None = None
         self._iv_value = 1.0
         self._solver: IrDropSolver | None = None
-        self._solver_key: tuple | None = None
+        self._solver_g: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -131,23 +132,56 @@ class Array:
         if mode == "pwm":
             t_plane_ps = (2 ** (t.dac.bits - 1) - 1) * t.dac.t_lsb_ps
         if self.effects.ir_drop:
-            solver = self._ir_solver(g, now_ps)
-            res = mvm_physics.quantized_mvm_with(solver.solve, cmd.inputs, g, var, mode=mode, dac_bits=t.dac.bits,
-                                                 v_read_v=v, iv_nonlinearity_per_v=a, pair_mode=pair,
-                                                 read_noise_draws=zr, adc_noise_draws=za, **adc)
-        else:
-            res = mvm_physics.quantized_mvm(cmd.inputs, g, var, mode=mode, dac_bits=t.dac.bits, v_read_v=v,
-                                            iv_nonlinearity_per_v=a, pair_mode=pair, read_noise_draws=zr,
-                                            adc_noise_draws=za, **adc)
+            return self._mvm_ir_drop(cmd, now_ps, g, var, zr, za, planes, t_plane_ps, settings, adc)
+        res = mvm_physics.quantized_mvm(cmd.inputs, g, var, mode=mode, dac_bits=t.dac.bits, v_read_v=v,
+                                        iv_nonlinearity_per_v=a, pair_mode=pair, read_noise_draws=zr,
+                                        adc_noise_draws=za, **adc)
         cells_pj = float(res.cell_power_uw.sum() * t_plane_ps * 1e-6)
         return res.y_ua, cells_pj, {"adc_saturated": int(res.n_adc_saturated)}
 
-    def _ir_solver(self, g_us: np.ndarray, now_ps: int) -> IrDropSolver:
-        """The IR-drop solver of the current array state (rebuilt only when conductances changed)."""
-        key = (self.model.version, g_us.shape, id(g_us) if self.effects.telegraph_noise else None)
-        if self._solver is None or self._solver_key != key:
+    def _mvm_ir_drop(self, cmd: Mvm, now_ps: int, g_win: np.ndarray, var: np.ndarray | None, zr, za, planes: int,
+                     t_plane_ps: int, settings: TileSettings, adc: dict):
+        """MVM through the resistive network: the whole array is solved (rows outside the window are
+        driven at 0 V, every column is sensed), then read noise, ADCs and the digital combine."""
+        t = self.spec.tile
+        (r0, r1), (c0, c1) = cmd.windows(self.spec)
+        mode, bits = t.dac.input_mode, t.dac.bits
+        codes, _ = converters_physics.dac_encode(cmd.inputs, bits)
+        drive_v, _ = mvm_physics.row_drive_v(codes, mode, bits, settings.v_read_v, self.model.iv_nonlinearity_per_v())
+        reads, batch = drive_v.shape[0], drive_v.shape[1]
+        full_v = np.zeros((reads * batch, self.model.rows))
+        full_v[:, r0:r1] = drive_v.reshape(reads * batch, r1 - r0)
+        g_full = self.model.conductance_us(now_ps)
+        if g_win.base is not g_full and g_win is not g_full:  # telegraph noise was added to the window
+            g_full = g_full.copy()
+            g_full[r0:r1, c0:c1] = g_win
+        i_full_ua, _, p_cells_uw, _ = self._ir_solver(g_full).solve(full_v)
+        i_ua = i_full_ua[:, c0:c1].reshape(reads, batch, c1 - c0)
+        if var is not None:
+            i_ua = i_ua + np.sqrt((drive_v * drive_v) @ var) * zr
+        pair = _PAIR_MODE[t.adc.differential]
+        lo, hi = adc["adc_i_min_ua"], adc["adc_i_max_ua"]
+        noise = dict(adc_offset_ua=adc["adc_offset_ua"], adc_gain_error=adc["adc_gain_error"],
+                     adc_noise_ua=adc["adc_noise_ua"], adc_noise_draws=za)
+        if pair is None:
+            _, est_ua, n_sat = converters_physics.adc_convert(
+                i_ua, adc["adc_bits"], lo, hi, noise["adc_offset_ua"], noise["adc_gain_error"],
+                noise["adc_noise_ua"], za)
+        else:
+            _, est_ua, n_sat = mvm_physics.pair_convert(i_ua, pair, adc["adc_bits"], lo, hi, **noise)
+        if mode == "bit_serial":  # digital shift-and-add of the bit planes
+            weights = np.array([2.0**p for p in range(reads)]) / converters_physics.dac_code_max(bits)
+            y_ua = np.tensordot(weights, est_ua, axes=1)
+        else:
+            y_ua = est_ua[0]
+        cells_pj = float(p_cells_uw.sum() * t_plane_ps * 1e-6)
+        return y_ua, cells_pj, {"adc_saturated": int(n_sat)}
+
+    def _ir_solver(self, g_us: np.ndarray) -> IrDropSolver:
+        """The IR-drop solver of this array state (its preconditioner is rebuilt only when the state changed)."""
+        if self._solver is None or self._solver_g is None or not np.array_equal(self._solver_g, g_us):
             a = self.spec.tile.array
             self._solver = IrDropSolver(g_us, a.r_wire_row_ohm, a.r_wire_col_ohm, a.r_driver_ohm, a.r_sense_ohm,
                                         a.r_access_on_ohm)
-            self._solver_key = key
+            self._solver_g = g_us.copy()
         return self._solver

@@ -24,7 +24,6 @@ from twin.rng import ChipRng
 from twin.spec import ChipSpec
 from twin.tile import Tile
 from twin.trace import Trace
-from twin.units import power_time_to_pj
 
 KIND = {Pulse: "pulse", Read: "read", Mvm: "mvm", Configure: "configure"}
 
@@ -77,6 +76,7 @@ class Chip:
             for i in range(spec.n_tiles)]
         self._next_index = 0
         self._listeners: list[Any] = []
+        self._p_static_tile_mw = t.p_static_mw
 
     @property
     def now_ps(self) -> int:
@@ -137,30 +137,19 @@ class Chip:
 
     def _complete(self, job: "_Job") -> None:
         """Results are at the host: charge energy, record the trace, deliver the Result."""
-        cmd, index, kind, plan = job.cmd, job.index, job.kind, job.plan
-        energy = dict.fromkeys(COMPONENTS, 0.0)
-        for component, e_pj in plan.energy_pj.items():
-            energy[component] += e_pj
-        energy["cells"] += job.cells_pj
-        energy["host_link"] += self.host_link.energy_pj(job.bytes_in + job.bytes_out)
-        energy["static"] += power_time_to_pj(self.spec.tile.p_static_mw, job.exec_end - job.exec_start)
+        cmd, plan = job.cmd, job.plan
+        e = plan.energy_pj
+        # Energy by component, in the order of ledger.COMPONENTS.
+        energy = (job.cells_pj, e.get("dac", 0.0), e.get("adc", 0.0), e.get("controller", 0.0),
+                  self.host_link.energy_pj(job.bytes_in + job.bytes_out),
+                  self._p_static_tile_mw * (job.exec_end - job.exec_start) * 1e-3)
         counts = plan.counts
-        self.ledger.record(cmd_id=index, kind=kind, tile=cmd.tile, start_ps=job.start, end_ps=job.out_end,
-                           exec_start_ps=job.exec_start, exec_end_ps=job.exec_end, energy_pj=energy,
-                           macs=counts.get("macs", 0), vectors=cmd.batch if kind == "mvm" else 0)
-        tr = self.trace
-        tr.add(index, cmd.tile, "host_link", f"{kind} in", job.in_start, job.in_end)
-        if job.exec_start > job.in_end:
-            tr.add(index, cmd.tile, "queue", "wait", job.in_end, job.exec_start)
-        t = job.exec_start
-        for phase in plan.phases:
-            tr.add(index, cmd.tile, phase.component, kind if phase.component == "array" else phase.name, t,
-                   t + phase.duration_ps)
-            t += phase.duration_ps
-        tr.add(index, cmd.tile, "host_link", f"{kind} out", job.out_start, job.out_end)
-        result = Result(command=cmd, index=index, values=job.values, start_ps=job.start, end_ps=job.out_end,
-                        exec_start_ps=job.exec_start, exec_end_ps=job.exec_end, energy_pj=energy,
-                        info={**counts, **job.info} if job.info else counts)
+        self.ledger.record(job.index, job.kind, cmd.tile, job.start, job.out_end, job.exec_start, job.exec_end,
+                           counts.get("macs", 0), cmd.batch if job.kind == "mvm" else 0, energy)
+        self.trace.add_command(job.index, cmd.tile, job.kind, (job.in_start, job.in_end), job.exec_start,
+                               plan.phases, (job.out_start, job.out_end))
+        result = Result(cmd, job.index, job.values, job.start, job.out_end, job.exec_start, job.exec_end,
+                        dict(zip(COMPONENTS, energy)), {**counts, **job.info} if job.info else counts)
         for callback in self._listeners:
             callback(result)
         job.done.succeed(result)

@@ -17,6 +17,7 @@ addresses two cells and ``rows=[[0], [1]], cols=[0, 1, 2]`` a 2 x 3 block. Per-c
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -35,9 +36,18 @@ class Polarity(str, enum.Enum):
     """Lower the conductance (positive pulse on the source line)."""
 
 
+def _frozen(arr: np.ndarray) -> np.ndarray:
+    arr.setflags(write=False)
+    return arr
+
+
 def _int_array(cmd: str, name: str, value: Any, tile: Any) -> np.ndarray:
     if isinstance(value, np.ndarray) and value.dtype == np.int64 and not value.flags.writeable:
         return value  # already converted (e.g. by another command)
+    if type(value) is int:  # fast path for the common scalar
+        return _frozen(np.array(value, dtype=np.int64))
+    if type(value) is list and len(value) == 1 and type(value[0]) is int:
+        return _frozen(np.array(value, dtype=np.int64))
     arr = np.asarray(value)
     if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or arr.size == 0):
         if arr.dtype.kind == "f" and arr.size and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
@@ -51,6 +61,8 @@ def _int_array(cmd: str, name: str, value: Any, tile: Any) -> np.ndarray:
 
 
 def _float_array(cmd: str, name: str, value: Any, tile: Any) -> np.ndarray:
+    if type(value) in (float, int) and math.isfinite(value):  # fast path for the common scalar
+        return _frozen(np.array(value, dtype=np.float64))
     try:
         arr = np.array(value, dtype=np.float64)
     except (TypeError, ValueError):
@@ -95,8 +107,10 @@ def _check_cells(cmd: Any, spec: ChipSpec, index: int | None, unique: bool) -> N
     name = type(cmd).__name__
     rows, cols = _addresses(cmd)
     n_rows, n_cols = spec.tile.array.rows, spec.tile.array.cols
+    small = rows.size <= 8  # Python's min/max beat numpy's on a handful of values
     for what, arr, n in (("row", rows, n_rows), ("col", cols, n_cols)):
-        if arr.size and (arr.min() < 0 or arr.max() >= n):
+        if arr.size and ((min(arr.tolist()) < 0 or max(arr.tolist()) >= n) if small else
+                         (arr.min() < 0 or arr.max() >= n)):
             k = np.flatnonzero((arr < 0) | (arr >= n))[0]
             raise CommandError(name, f"{what} must be in [0, {n - 1}], not {arr[k]}", index=index,
                                tile=cmd.tile, address=f"row {rows[k]} col {cols[k]}")
@@ -114,7 +128,7 @@ def _check_range(cmd: Any, index: int | None, what: str, values: np.ndarray, lo:
     """CommandError at the first cell whose *values* fall outside [lo, hi]."""
     if values.size and lo <= values.min() and values.max() <= hi:
         return
-    full = np.broadcast_to(values, cmd.shape).ravel()
+    full = values if values.shape == (cmd.cells()[0].size,) else np.broadcast_to(values, cmd.shape).ravel()
     bad = np.flatnonzero((full < lo) | (full > hi))
     if bad.size:
         rows, cols = _addresses(cmd)
@@ -145,30 +159,43 @@ class Pulse:
         name = "Pulse"
         _set_cells(self, name)
         shape = self._shape
-        pol = np.asarray(self.polarity, dtype=object)
+        pol = self.polarity
+        if type(pol) is str or isinstance(pol, Polarity):  # fast path: one polarity for all cells
+            name_ = pol.value if isinstance(pol, Polarity) else pol
+            if name_ not in ("set", "reset"):
+                raise CommandError(name, f"polarity must be 'set' or 'reset', not {name_!r}", tile=self.tile)
+            pol = np.array(name_ == "set")
+        pol = np.asarray(pol, dtype=object)
         if pol.size and all(isinstance(p, (bool, np.bool_)) for p in pol.ravel()):
             is_set = pol.astype(bool)
         else:
-            names = np.array([p.value if isinstance(p, Polarity) else str(p) for p in pol.ravel()], dtype=object)
-            ok = np.isin(names, ["set", "reset"])
-            if not np.all(ok):
-                raise CommandError(name, f"polarity must be 'set' or 'reset', not {names[np.flatnonzero(~ok)[0]]!r}",
-                                   tile=self.tile)
-            is_set = (names == "set").reshape(pol.shape)
+            names = [p.value if isinstance(p, Polarity) else str(p) for p in pol.ravel()]
+            bad = [n for n in names if n not in ("set", "reset")]
+            if bad:
+                raise CommandError(name, f"polarity must be 'set' or 'reset', not {bad[0]!r}", tile=self.tile)
+            is_set = np.array([n == "set" for n in names], dtype=bool).reshape(pol.shape)
         is_set = np.array(is_set, dtype=bool)
         is_set.setflags(write=False)
         object.__setattr__(self, "polarity", is_set)
         object.__setattr__(self, "v_pulse_v", _float_array(name, "v_pulse_v", self.v_pulse_v, self.tile))
         object.__setattr__(self, "width_ps", _int_array(name, "width_ps", self.width_ps, self.tile))
         object.__setattr__(self, "v_gate_v", _float_array(name, "v_gate_v", self.v_gate_v, self.tile))
+        n_cells = self._flat[0].size
+        flat = []
         for what in ("polarity", "v_pulse_v", "width_ps", "v_gate_v"):
+            a = getattr(self, what)
+            if a.ndim == 0:
+                flat.append(_frozen(np.full(n_cells, a)))
+                continue
             try:
-                ok = np.broadcast_shapes(getattr(self, what).shape, shape) == shape
+                ok = np.broadcast_shapes(a.shape, shape) == shape
             except ValueError:
                 ok = False
             if not ok:
-                raise CommandError(name, f"{what} of shape {getattr(self, what).shape} does not broadcast to the "
+                raise CommandError(name, f"{what} of shape {a.shape} does not broadcast to the "
                                          f"cells' shape {shape}", tile=self.tile)
+            flat.append(a.reshape(-1) if a.shape == shape else np.broadcast_to(a, shape).ravel())
+        object.__setattr__(self, "_cells", (*self._flat, *flat))
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -177,17 +204,14 @@ class Pulse:
 
     def cells(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Flat per-cell arrays: rows, cols, is_set, v_pulse_v, width_ps, v_gate_v."""
-        shape = self._shape
-        return (*self._flat, *(np.broadcast_to(a, shape).ravel() for a in  # type: ignore[return-value]
-                               (self.polarity, self.v_pulse_v, self.width_ps, self.v_gate_v)))
+        return self._cells
 
     def check(self, spec: ChipSpec, settings: Any = None, index: int | None = None) -> None:
         """Raise CommandError naming the first bad address or value; never touches chip state."""
         _check_tile(self, spec, index)
         _check_cells(self, spec, index, unique=True)
         p = spec.tile.programming
-        is_set = np.broadcast_to(self.polarity, self.shape)
-        v = np.broadcast_to(self.v_pulse_v, self.shape)
+        _, _, is_set, v, _, _ = self._cells
         for pol_mask, rng, what in ((is_set, p.v_set_range_v, "SET v_pulse_v"),
                                     (~is_set, p.v_reset_range_v, "RESET v_pulse_v")):
             _check_range(self, index, what, np.where(pol_mask, v, rng[0]), rng[0], rng[1], "V")
@@ -289,6 +313,8 @@ class Mvm:
         if self.inputs.shape[1] != r1 - r0:
             raise CommandError("Mvm", f"inputs must have {r1 - r0} values per vector (row_window {r0}..{r1}), "
                                       f"not {self.inputs.shape[1]}", index=index, tile=self.tile)
+        if np.abs(self.inputs).max() <= 1.0:
+            return
         bad = np.argwhere(np.abs(self.inputs) > 1.0)
         if bad.size:
             b, i = bad[0]
@@ -373,7 +399,7 @@ def command_from_json(data: dict) -> Command:
         raise CommandError(cls.__name__, f"bad fields: {exc}") from None
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(slots=True, eq=False)
 class Result:
     """What a command returns: values, its times on the simulated clock, and its energy by component.
 

@@ -51,31 +51,35 @@ def adc_rounds(channel_cols: np.ndarray, mux_ratio: int) -> int:
     return int(np.bincount(channel_cols // mux_ratio).max())
 
 
-def pulse_slots(cmd: Pulse, spec: ChipSpec) -> list[np.ndarray]:
-    """Group a Pulse's cells (flat indices into ``cmd.cells()``) into slots pulsed at the same time.
+def pulse_slot_widths_ps(cmd: Pulse, spec: ChipSpec) -> np.ndarray:
+    """The width of each slot of simultaneous pulses a Pulse needs (the longest pulse in the slot), ps.
 
     Cells share a slot when the spec's parallelism allows it (same row, same column, or never), they have
     the same polarity, and, unless ``per_cell_amplitude``, the same amplitude, width and gate voltage;
-    slots hold at most ``max_parallel_cells`` cells. Slots keep the order of first appearance.
+    slots hold at most ``max_parallel_cells`` cells.
     """
     p = spec.tile.programming
     rows, cols, is_set, v, width, gate = cmd.cells()
-    n = rows.size
-    if p.parallelism == "cell":
-        return [np.array([i]) for i in range(n)]
+    if rows.size == 1 or p.parallelism == "cell":
+        return width.copy()
     line = rows if p.parallelism == "row" else cols
-    keys = [line, is_set.astype(np.int64)]
+    keys = [line, is_set]
     if not p.per_cell_amplitude:
-        keys += [v, width, gate]
-    stacked = np.stack([np.asarray(k, dtype=np.float64) for k in keys], axis=1)
-    _, first, inverse = np.unique(stacked, axis=0, return_index=True, return_inverse=True)
-    inverse = inverse.ravel()
-    slots: list[np.ndarray] = []
-    for group in np.argsort(first, kind="stable"):  # groups in order of first appearance
-        members = np.flatnonzero(inverse == group)
-        for start in range(0, members.size, p.max_parallel_cells):
-            slots.append(members[start:start + p.max_parallel_cells])
-    return slots
+        keys = [line, is_set, v, width, gate]
+    order = np.lexsort(keys[::-1])  # sort by line, then polarity, then the pulse parameters
+    sorted_keys = [np.asarray(k)[order] for k in keys]
+    new_group = np.zeros(rows.size, dtype=bool)
+    new_group[0] = True
+    for k in sorted_keys:
+        new_group[1:] |= k[1:] != k[:-1]
+    group_start = np.flatnonzero(new_group)
+    position = np.arange(rows.size) - np.repeat(group_start, np.diff(np.r_[group_start, rows.size]))
+    new_slot = position % p.max_parallel_cells == 0
+    return np.maximum.reduceat(width[order], np.flatnonzero(new_slot))
+
+
+_POPCOUNT = np.array([bin(i).count("1") for i in range(1 << 16)], dtype=np.int64)
+"""Set bits of every 16-bit magnitude (for counting bit-serial row drives)."""
 
 
 class TileController:
@@ -109,6 +113,12 @@ class TileController:
                       "adc": t.adc.e_convert_pj}
             return Plan((self._decode, Phase("array", "read", duration)), energy,
                         {"rows_driven": 1, "adc_conversions": 1})
+        if rows.size <= 4096 and rows.min() == rows.max():  # one row: its distinct columns, ADCs in parallel
+            rounds = int(np.bincount(np.unique(cols) // self._mux).max())
+            energy = {"controller": self.spec.controller.e_command_pj, "dac": t.dac.e_convert_pj,
+                      "adc": rows.size * t.adc.e_convert_pj}
+            return Plan((self._decode, Phase("array", "read", t.dac.t_settle_ps + rounds * t.adc.t_convert_ps)),
+                        energy, {"rows_driven": 1, "adc_conversions": int(rows.size)})
         # One row at a time: settle the read voltage, then convert its (distinct) columns, ADCs in parallel.
         n_adc = -(-t.array.cols // self._mux)
         cells = np.unique(rows * t.array.cols + cols)
@@ -127,13 +137,12 @@ class TileController:
 
     def _plan_pulse(self, cmd: Pulse) -> Plan:
         p = self.spec.tile.programming
-        width = cmd.cells()[4]
-        slots = pulse_slots(cmd, self.spec)
-        duration = sum(p.t_switch_ps + int(width[s].max()) for s in slots)
-        n_cells = width.size
+        slot_widths = pulse_slot_widths_ps(cmd, self.spec)
+        duration = int(slot_widths.size * p.t_switch_ps + slot_widths.sum())
+        n_cells = cmd.cells()[0].size
         energy = {"controller": self.spec.controller.e_command_pj, "dac": n_cells * p.e_driver_pj}
         return Plan((self._decode, Phase("array", "pulses", duration)), energy,
-                    {"pulse_slots": len(slots), "cell_pulses": n_cells})
+                    {"pulse_slots": int(slot_widths.size), "cell_pulses": n_cells})
 
     def mvm_timing(self, cmd: Mvm) -> tuple[int, int, int, int]:
         """(planes per vector, output channels, conversion rounds per plane, time per vector in ps)."""
@@ -153,8 +162,7 @@ class TileController:
         n_conv = cmd.batch * planes * channels
         codes = np.rint(cmd.inputs * (2 ** (t.dac.bits - 1) - 1)).astype(np.int64)
         if t.dac.input_mode == "bit_serial":  # a row is driven in each plane where its bit is 1
-            mags = np.abs(codes)
-            row_drives = int(sum(np.count_nonzero((mags >> b) & 1) for b in range(planes)))
+            row_drives = int(_POPCOUNT[np.abs(codes)].sum())
         else:
             row_drives = int(np.count_nonzero(codes))
         energy = {"controller": self.spec.controller.e_command_pj, "dac": row_drives * t.dac.e_convert_pj,

@@ -18,6 +18,8 @@ class HostLink:
         self.spec = spec
         self.free_at_ps = 0
         """When the link finishes its last reserved transfer."""
+        self.n_reserved = 0
+        """Transfers booked so far; command logs record it to replay same-time bookings in their original order."""
 
     def duration_ps(self, n_bytes: int) -> int:
         """Time one transfer of *n_bytes* (header included by the caller) holds the link."""
@@ -32,4 +34,5 @@ class HostLink:
         start_ps = max(requested_ps, self.free_at_ps)
         end_ps = start_ps + self.duration_ps(n_bytes)
         self.free_at_ps = end_ps
+        self.n_reserved += 1
         return start_ps, end_ps

@@ -1,8 +1,8 @@
 """The trace: timeline records of every command, exportable to Chrome's trace-event format (Perfetto).
 
-One record per phase of a command: ``host_in`` and ``host_out`` on the host link, ``queue`` while it
-waits for its tile, then the tile's phases (``decode``, ``read``/``pulses``/``mvm``). With
-``detail=True`` the tile also records per-slot, per-row or per-vector sub-phases.
+Each command leaves one record of its schedule; :meth:`Trace.records` expands it into phases:
+``<kind> in`` and ``<kind> out`` on the host link, ``wait`` in the tile's queue, then the tile's
+phases (``decode`` on the controller, the array operation).
 """
 
 from __future__ import annotations
@@ -13,38 +13,39 @@ from typing import Any
 
 
 class Trace:
-    """Columnar timeline records: (cmd_id, tile, component, phase, start_ps, end_ps)."""
+    """Per-command schedules, expanded on demand into (cmd_id, tile, component, phase, start_ps, end_ps)."""
 
     def __init__(self, detail: bool = False) -> None:
         self.detail = detail
-        """Whether tiles record sub-phases (pulse slots, MVM vectors)."""
-        self._cmd: list[int] = []
-        self._tile: list[int] = []
-        self._component: list[str] = []
-        self._phase: list[str] = []
-        self._start_ps: list[int] = []
-        self._end_ps: list[int] = []
+        """Reserved for per-slot / per-vector sub-phases (not recorded yet)."""
+        self._commands: list[tuple] = []
 
     def __len__(self) -> int:
-        return len(self._cmd)
+        """Number of commands traced."""
+        return len(self._commands)
 
-    def add(self, cmd_id: int, tile: int, component: str, phase: str, start_ps: int, end_ps: int) -> None:
-        """Append one record."""
-        self._cmd.append(cmd_id)
-        self._tile.append(tile)
-        self._component.append(component)
-        self._phase.append(phase)
-        self._start_ps.append(start_ps)
-        self._end_ps.append(end_ps)
+    def add_command(self, cmd_id: int, tile: int, kind: str, in_ps: tuple[int, int], exec_start_ps: int,
+                    phases: tuple, out_ps: tuple[int, int]) -> None:
+        """Record one command's schedule; *phases* are its Plan phases (component, name, duration_ps)."""
+        self._commands.append((cmd_id, tile, kind, in_ps, exec_start_ps, phases, out_ps))
 
     def records(self) -> list[tuple[int, int, str, str, int, int]]:
-        """All records as (cmd_id, tile, component, phase, start_ps, end_ps) tuples, in insertion order."""
-        return list(zip(self._cmd, self._tile, self._component, self._phase, self._start_ps, self._end_ps))
+        """All phases as (cmd_id, tile, component, phase, start_ps, end_ps), command by command."""
+        out = []
+        for cmd_id, tile, kind, (in_start, in_end), t, phases, (out_start, out_end) in self._commands:
+            out.append((cmd_id, tile, "host_link", f"{kind} in", in_start, in_end))
+            if t > in_end:
+                out.append((cmd_id, tile, "queue", "wait", in_end, t))
+            for phase in phases:
+                name = kind if phase.component == "array" else phase.name
+                out.append((cmd_id, tile, phase.component, name, t, t + phase.duration_ps))
+                t += phase.duration_ps
+            out.append((cmd_id, tile, "host_link", f"{kind} out", out_start, out_end))
+        return out
 
     def for_command(self, cmd_id: int) -> list[tuple[str, str, int, int]]:
         """(component, phase, start_ps, end_ps) of one command, in time order."""
-        out = [(c, p, s, e) for i, c, p, s, e in zip(self._cmd, self._component, self._phase, self._start_ps,
-                                                      self._end_ps) if i == cmd_id]
+        out = [(c, p, s, e) for i, _, c, p, s, e in self.records() if i == cmd_id]
         return sorted(out, key=lambda r: (r[2], r[3]))
 
     def chrome_events(self) -> list[dict[str, Any]]:
@@ -73,7 +74,7 @@ class Trace:
         Path(path).write_text(json.dumps({"traceEvents": self.chrome_events(), "displayTimeUnit": "ns"}))
 
     def to_jsonl(self, path: str | Path) -> None:
-        """Write one JSON object per record."""
+        """Write one JSON object per phase record."""
         keys = ("cmd_id", "tile", "component", "phase", "start_ps", "end_ps")
         with open(path, "w") as fh:
             for rec in self.records():

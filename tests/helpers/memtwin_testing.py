@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SPECS = Path(__file__).resolve().parent / "specs"
+ROOT = Path(__file__).resolve().parents[2]
+SPECS = ROOT / "tests" / "specs"
 CHIPSPECS = ROOT / "chipspecs"
 
 
