@@ -1,0 +1,342 @@
+"""The ``rram_1t1r`` device model: a filamentary RRAM cell in series with an access transistor.
+
+Physics (equations, parameters, statistics: ``docs/physics/device.md``):
+
+- SET limited by the access transistor (compliance ceiling rising with the gate voltage), RESET
+  towards an amplitude-dependent floor, soft bounds, switching thresholds, cycle-to-cycle noise;
+- device-to-device variation of g_min, g_max, thresholds and switching rates, stuck-at-low and
+  stuck-at-high cells, forming;
+- random telegraph noise with a per-cell amplitude multiplier that sub-threshold pulses reduce
+  (denoising, Rao et al., Nature 2023) and programming re-randomizes;
+- relaxation after programming, applied lazily (NeuRRAM, Wan et al., Nature 2022);
+- white, state-dependent read noise and a sinh I–V non-linearity.
+
+Kernels: :mod:`twin.physics.device`, :mod:`twin.physics.read`, :mod:`twin.physics.relaxation`.
+This class owns the random generators and draws in a fixed order: at construction variation,
+stuck, telegraph; per ``apply_pulses`` call one c2c normal, one relaxation normal and one telegraph
+uniform per pulse (each only if its effect is on); per ``telegraph_us`` call one uniform per cell.
+
+Per-cell state is 64 bytes: g cache f64, g_prog f32, relax f32, t_prog i64, t_rtn i64,
+rtn_level f32, rtn_tau f32 and six f32 per-cell parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from twin.devices.base import DeviceModel, register_device_model
+from twin.physics import device as device_kernels
+from twin.physics import read as read_kernels
+from twin.physics import relaxation as relaxation_kernels
+from twin.spec.fields import spec_field
+
+_EMPTY = np.empty(0, dtype=np.float64)
+_FAR_PAST_PS = -(2**62)
+
+
+def _as_1d(x, dtype: np.dtype, n: int | None) -> np.ndarray:
+    """*x* as a contiguous 1-D array of *dtype* (a scalar is repeated *n* times)."""
+    if type(x) is np.ndarray and x.dtype is dtype and x.ndim == 1 and x.flags.c_contiguous:
+        return x  # the common case, kept cheap: apply_pulses is called once per row of a write
+    a = np.asarray(x, dtype=dtype)
+    if a.ndim == 0 and n is not None:
+        return np.full(n, a, dtype=dtype)
+    return np.ascontiguousarray(a.reshape(-1))
+
+
+_I64, _F64, _BOOL = np.dtype(np.int64), np.dtype(np.float64), np.dtype(np.bool_)
+
+
+@dataclass(frozen=True, slots=True)
+class Rram1T1RParams:
+    """Parameters of the 1T1R RRAM cell (defaults: NeuRRAM-like HfOx/TaOx, 1–40 µS)."""
+
+    # --- bounds and initial state --------------------------------------------------------------
+    g_min_us: float = spec_field(1.0, lo=0, lo_open=True, hi=1e6)
+    """Nominal lowest conductance (deepest RESET) of a formed cell."""
+    g_max_us: float = spec_field(40.0, lo=0, lo_open=True, hi=1e6)
+    """Nominal highest conductance (strongest SET) of a formed cell."""
+    g_init_us: float = spec_field(1.0, lo=0, hi=1e6)
+    """Conductance of a fresh, formed cell (clipped to the cell's own bounds)."""
+    # --- SET: threshold, kinetics, compliance --------------------------------------------------
+    v_set_threshold_v: float = spec_field(1.0, lo=0, lo_open=True, hi=10)
+    """SET pulses at or below this amplitude do not switch; also the cell voltage during a compliance-limited SET."""
+    v_set_slope_v: float = spec_field(0.1, lo=0, lo_open=True, hi=10)
+    """Voltage scale of the exponential SET kinetics: every v_set_slope_v above threshold multiplies the rate by e."""
+    t_set_ps: int = spec_field(40_000_000, lo=1)
+    """SET time constant: a pulse this long at v_set_slope_v·ln 2 above threshold covers 63 % of the way to the ceiling (YAML: ``t_set_ns``)."""
+    v_gate_threshold_v: float = spec_field(0.5, lo=0, hi=10)
+    """Threshold voltage of the access transistor."""
+    k_access_ua_per_v2: float = spec_field(100.0, lo=0, lo_open=True, hi=1e7)
+    """Transistor gain: compliance current ``½·k·(v_gate − v_t)²``; ceiling ``i_cc / v_set_threshold_v``."""
+    # --- RESET ----------------------------------------------------------------------------------
+    v_reset_threshold_v: float = spec_field(1.2, lo=0, lo_open=True, hi=10)
+    """RESET pulses at or below this amplitude do not switch."""
+    v_reset_slope_v: float = spec_field(0.1, lo=0, lo_open=True, hi=10)
+    """Voltage scale of the exponential RESET kinetics."""
+    t_reset_ps: int = spec_field(40_000_000, lo=1)
+    """RESET time constant, as t_set_ps (YAML: ``t_reset_ns``)."""
+    v_reset_depth_v: float = spec_field(0.5, lo=0, lo_open=True, hi=10)
+    """RESET floor ``g_min + (g_max − g_min)·exp(−(v − v_reset_threshold_v)/v_reset_depth_v)``: larger amplitude, deeper RESET."""
+    # --- forming --------------------------------------------------------------------------------
+    needs_forming: bool = False
+    """Fresh cells are unformed and must be formed by a SET at >= v_forming_v."""
+    v_forming_v: float = spec_field(3.0, lo=0, lo_open=True, hi=20)
+    """Smallest SET amplitude that forms a fresh cell (it then jumps to its compliance ceiling)."""
+    g_unformed_us: float = spec_field(0.01, lo=0, hi=1e6)
+    """Conductance of an unformed cell."""
+    # --- cycle-to-cycle noise --------------------------------------------------------------------
+    c2c_rel: float = spec_field(0.3, lo=0, hi=10)
+    """Standard deviation of every switching step relative to the step (dimensionless)."""
+    c2c_abs_us: float = spec_field(0.3, lo=0, hi=1e6)
+    """Absolute standard deviation added (in quadrature) to every switching step."""
+    # --- device-to-device variation, stuck cells ------------------------------------------------
+    var_g_rel: float = spec_field(0.05, lo=0, hi=1)
+    """Log-normal spread (σ of ln) of each cell's g_min and g_max."""
+    var_v_threshold_v: float = spec_field(0.03, lo=0, hi=1)
+    """Standard deviation of each cell's SET and RESET thresholds."""
+    var_rate_log: float = spec_field(0.3, lo=0, hi=5)
+    """Log-normal spread (σ of ln) of each cell's SET and RESET rate multipliers."""
+    p_stuck_low: float = spec_field(0.001, lo=0, hi=1)
+    """Fraction of cells stuck at their g_min."""
+    p_stuck_high: float = spec_field(0.001, lo=0, hi=1)
+    """Fraction of cells stuck at their g_max."""
+    # --- relaxation ---------------------------------------------------------------------------
+    relax_sigma_peak_us: float = spec_field(4.0, lo=0, hi=1e6)
+    """Largest standard deviation of the relaxation offset Δ (reached at relax_g_peak_us)."""
+    relax_g_peak_us: float = spec_field(12.0, lo=0, lo_open=True, hi=1e6)
+    """Conductance of the largest relaxation: ``σ(g) = σ_peak·(g/g_peak)·exp(1 − g/g_peak)``."""
+    tau_relax_ps: int = spec_field(200_000_000_000, lo=1)
+    """Relaxation time constant (YAML: ``tau_relax_ns``); settled after 20·τ."""
+    # --- telegraph noise and denoising --------------------------------------------------------
+    rtn_amp_us: float = spec_field(1.0, lo=0, hi=1e6)
+    """Peak-to-peak telegraph amplitude at g = g_max_us and multiplier 1."""
+    rtn_exponent: float = spec_field(0.5, lo=0, hi=3)
+    """Amplitude scaling with the state: ``A(g) = rtn_amp_us·(g/g_max_us)**rtn_exponent``."""
+    rtn_spread: float = spec_field(0.5, lo=0, hi=1)
+    """Programming draws the multiplier uniform in [1 − rtn_spread, 1 + rtn_spread]."""
+    rtn_tau_ps: int = spec_field(10_000_000_000, lo=1)
+    """Median mean dwell time of a cell's fluctuator (YAML: ``rtn_tau_ns``)."""
+    rtn_tau_log_sigma: float = spec_field(1.0, lo=0, hi=10)
+    """Log-normal spread (σ of ln) of the per-cell dwell time."""
+    denoise_window_v: float = spec_field(0.3, lo=0, hi=10)
+    """Pulses within this margin below their threshold (either polarity) denoise without switching."""
+    denoise_rate: float = spec_field(0.3, lo=0, hi=1)
+    """Fraction of the multiplier's excess over the floor removed by each denoising pulse."""
+    denoise_floor: float = spec_field(0.1, lo=0, hi=1)
+    """Telegraph multiplier after complete denoising."""
+    # --- read -----------------------------------------------------------------------------------
+    read_noise_abs_us: float = spec_field(0.05, lo=0, hi=1e6)
+    """State-independent part of the read-noise standard deviation."""
+    read_noise_rel: float = spec_field(0.005, lo=0, hi=1)
+    """Read-noise standard deviation per µS of conductance."""
+    iv_nonlinearity_per_v: float = spec_field(0.5, lo=0, hi=20)
+    """a in the read I–V curve ``i = g·v·sinh(a·v)/(a·v)``."""
+
+    def check(self) -> list[tuple[str, str]]:
+        """Cross-field rules: a list of (field, message) for every violation."""
+        problems = []
+        if self.g_min_us >= self.g_max_us:
+            problems.append(("g_max_us", f"must be > g_min_us ({self.g_min_us:g}), not {self.g_max_us:g}"))
+        if not self.g_min_us <= self.g_init_us <= self.g_max_us:
+            problems.append(("g_init_us", f"must be in [g_min_us, g_max_us] = [{self.g_min_us:g}, {self.g_max_us:g}], not {self.g_init_us:g}"))
+        if self.p_stuck_low + self.p_stuck_high > 1.0:
+            problems.append(("p_stuck_high", f"must be <= 1 - p_stuck_low ({1.0 - self.p_stuck_low:g}), not {self.p_stuck_high:g}"))
+        if self.needs_forming and self.v_forming_v < self.v_set_threshold_v:
+            problems.append(("v_forming_v", f"must be >= v_set_threshold_v ({self.v_set_threshold_v:g}), not {self.v_forming_v:g}"))
+        if self.g_unformed_us > self.g_min_us:
+            problems.append(("g_unformed_us", f"must be <= g_min_us ({self.g_min_us:g}), not {self.g_unformed_us:g}"))
+        return problems
+
+
+@register_device_model("rram_1t1r")
+class Rram1T1R(DeviceModel):
+    """Filamentary RRAM in a 1T1R cell: compliance, soft bounds, noise, denoising, relaxation."""
+
+    Params = Rram1T1RParams
+
+    def __init__(self, params, rows, cols, effects, rng) -> None:
+        super().__init__(params, rows, cols, effects, rng)
+        p = params
+        n = rows * cols
+        f32 = np.float32
+        # -- per-cell parameters (device-to-device variation), drawn once --------------------------
+        if effects.variation:
+            z = rng["variation"].standard_normal((6, n))
+            g_min = p.g_min_us * np.exp(p.var_g_rel * z[0])
+            g_max = np.maximum(p.g_max_us * np.exp(p.var_g_rel * z[1]), g_min * 1.001)
+            v_set = np.maximum(p.v_set_threshold_v + p.var_v_threshold_v * z[2], 0.0)
+            v_reset = np.maximum(p.v_reset_threshold_v + p.var_v_threshold_v * z[3], 0.0)
+            set_rate = np.exp(p.var_rate_log * z[4])
+            reset_rate = np.exp(p.var_rate_log * z[5])
+        else:
+            g_min, g_max = np.full(n, p.g_min_us), np.full(n, p.g_max_us)
+            v_set, v_reset = np.full(n, p.v_set_threshold_v), np.full(n, p.v_reset_threshold_v)
+            set_rate = reset_rate = np.ones(n)
+        self.g_min_us = g_min.astype(f32)
+        """Per-cell lowest conductance (f32)."""
+        self.g_max_us = g_max.astype(f32)
+        """Per-cell highest conductance (f32)."""
+        self.v_set_th_v = v_set.astype(f32)
+        """Per-cell SET threshold (f32)."""
+        self.v_reset_th_v = v_reset.astype(f32)
+        """Per-cell RESET threshold (f32)."""
+        self.set_rate = set_rate.astype(f32)
+        """Per-cell SET rate multiplier (f32)."""
+        self.reset_rate = reset_rate.astype(f32)
+        """Per-cell RESET rate multiplier (f32)."""
+        # -- programmed state ---------------------------------------------------------------------
+        self.g_prog_us = np.clip(np.float32(p.g_init_us), self.g_min_us, self.g_max_us).astype(f32)
+        """Conductance right after the last switching pulse (f32)."""
+        self.relax_us = np.zeros(n, dtype=f32)
+        """Relaxation offset Δ drawn at the last switching pulse (f32)."""
+        self.t_prog_ps = np.zeros(n, dtype=np.int64)
+        """Time of the last switching pulse, or a status code < 0 (unformed, stuck)."""
+        if effects.stuck_cells and (p.p_stuck_low > 0 or p.p_stuck_high > 0):
+            u = rng["stuck"].random(n)
+            low = u < p.p_stuck_low
+            high = ~low & (u < p.p_stuck_low + p.p_stuck_high)
+        else:
+            low = high = np.zeros(n, dtype=bool)
+        if p.needs_forming:
+            unformed = ~low & ~high
+            self.t_prog_ps[unformed] = device_kernels.UNFORMED
+            self.g_prog_us[unformed] = f32(p.g_unformed_us)
+        self.t_prog_ps[low] = device_kernels.STUCK_LOW
+        self.g_prog_us[low] = self.g_min_us[low]
+        self.t_prog_ps[high] = device_kernels.STUCK_HIGH
+        self.g_prog_us[high] = self.g_max_us[high]
+        # -- telegraph noise ------------------------------------------------------------------------
+        self.rtn_level = np.zeros(n, dtype=f32)
+        """Signed telegraph multiplier: the sign is the fluctuator's state, the magnitude the defect multiplier."""
+        self.rtn_tau_ps = np.full(n, float(p.rtn_tau_ps), dtype=f32)
+        """Per-cell mean dwell time of the fluctuator, ps (f32)."""
+        self.t_rtn_ps = np.zeros(n, dtype=np.int64)
+        """Time of each cell's last telegraph evaluation."""
+        if effects.telegraph_noise:
+            r = rng["rtn"]
+            self.rtn_tau_ps[:] = p.rtn_tau_ps * np.exp(p.rtn_tau_log_sigma * r.standard_normal(n))
+            m = 1.0 + p.rtn_spread * (2.0 * r.random(n) - 1.0)
+            sign = np.where(r.random(n) < 0.5, -1.0, 1.0)
+            live = self.t_prog_ps >= 0
+            self.rtn_level[live] = (sign * m)[live]
+        # -- conductance cache ----------------------------------------------------------------------
+        self.g_us = self.g_prog_us.astype(np.float64)
+        """Cache of the conductance (f64), exact as of the last evaluation; returned as (rows, cols)."""
+        self._settle_ps = 20 * p.tau_relax_ps
+        self._t_eval_ps = _FAR_PAST_PS
+        self._t_last_prog_ps = _FAR_PAST_PS
+        self._relaxing = False
+        self._pulsed_since_eval = False
+        self._version = 0
+        # Generators used per pulse, looked up once (creating one does not advance any stream).
+        self._rng_c2c = rng["c2c"] if effects.cycle_noise else None
+        self._rng_relaxation = rng["relaxation"] if effects.relaxation else None
+        self._rng_rtn = rng["rtn"] if effects.telegraph_noise else None
+        self._prm = device_kernels.pulse_params(
+            t_set_ps=p.t_set_ps, v_set_slope_v=p.v_set_slope_v, t_reset_ps=p.t_reset_ps,
+            v_reset_slope_v=p.v_reset_slope_v, v_reset_depth_v=p.v_reset_depth_v,
+            v_gate_threshold_v=p.v_gate_threshold_v, k_access_ua_per_v2=p.k_access_ua_per_v2,
+            c2c_rel=p.c2c_rel, c2c_abs_us=p.c2c_abs_us, v_forming_v=p.v_forming_v,
+            tau_relax_ps=p.tau_relax_ps, settle_ps=self._settle_ps,
+            relax_sigma_peak_us=p.relax_sigma_peak_us, relax_g_peak_us=p.relax_g_peak_us,
+            denoise_window_v=p.denoise_window_v, denoise_rate=p.denoise_rate,
+            denoise_floor=p.denoise_floor, rtn_spread=p.rtn_spread)
+
+    # --- state -----------------------------------------------------------------------------------
+    def conductance_us(self, now_ps: int) -> np.ndarray:
+        now_ps = int(now_ps)
+        if (self._relaxing and (now_ps != self._t_eval_ps or self._pulsed_since_eval)) or now_ps < self._t_eval_ps:
+            since = self._t_eval_ps if now_ps >= self._t_eval_ps else _FAR_PAST_PS
+            p = self.params
+            device_kernels.run_kernel(relaxation_kernels.relaxed_conductance_us, self.g_us.size,
+                                      self.g_prog_us, self.relax_us, self.t_prog_ps, now_ps,
+                                      float(p.tau_relax_ps), self._settle_ps, since, self.g_us)
+            self._t_eval_ps = now_ps
+            self._pulsed_since_eval = False
+            self._relaxing = now_ps - self._t_last_prog_ps < self._settle_ps
+            self._version += 1
+        return self.g_us.reshape(self.rows, self.cols)
+
+    @property
+    def version(self) -> int:
+        """Bumped by every ``apply_pulses`` call and by every ``conductance_us`` call that moved relaxing cells."""
+        return self._version
+
+    @property
+    def formed(self) -> np.ndarray:
+        """(rows, cols) bool: cells that are formed (or stuck) rather than waiting for forming."""
+        return (self.t_prog_ps != device_kernels.UNFORMED).reshape(self.rows, self.cols)
+
+    @property
+    def stuck(self) -> np.ndarray:
+        """(rows, cols) int8: 0 working, -1 stuck at g_min, +1 stuck at g_max."""
+        out = np.zeros(self.rows * self.cols, dtype=np.int8)
+        out[self.t_prog_ps == device_kernels.STUCK_LOW] = -1
+        out[self.t_prog_ps == device_kernels.STUCK_HIGH] = 1
+        return out.reshape(self.rows, self.cols)
+
+    # --- programming -----------------------------------------------------------------------------
+    def apply_pulses(self, idx, is_set, v_pulse_v, width_ps, v_gate_v, now_ps):
+        idx = _as_1d(idx, _I64, None)
+        n = idx.size
+        is_set = _as_1d(is_set, _BOOL, n)
+        v_pulse_v = _as_1d(v_pulse_v, _F64, n)
+        width_ps = _as_1d(width_ps, _I64, n)
+        v_gate_v = _as_1d(v_gate_v, _F64, n)
+        now_ps = int(now_ps)
+        effects = self.effects
+        z_c2c = self._rng_c2c.standard_normal(n) if effects.cycle_noise else _EMPTY
+        z_relax = self._rng_relaxation.standard_normal(n) if effects.relaxation else _EMPTY
+        u_rtn = self._rng_rtn.random(n) if effects.telegraph_noise else _EMPTY
+        energy_pj = np.empty(n, dtype=np.float64)
+        kernel = device_kernels.pulse_response_g_us if n >= device_kernels.PARALLEL_MIN_CELLS \
+            else device_kernels.pulse_response_g_us_serial
+        kernel(
+            idx, is_set, v_pulse_v, width_ps, v_gate_v, now_ps,
+            self.g_prog_us, self.relax_us, self.t_prog_ps, self.rtn_level, self.g_us,
+            self.g_min_us, self.g_max_us, self.v_set_th_v, self.v_reset_th_v, self.set_rate, self.reset_rate,
+            z_c2c, z_relax, u_rtn, self._prm, energy_pj)
+        if effects.relaxation and n:
+            self._relaxing = True
+            self._pulsed_since_eval = True
+            if now_ps < self._t_eval_ps:  # pulses dated before the last evaluation: recompute everything next time
+                self._t_eval_ps = _FAR_PAST_PS
+            self._t_last_prog_ps = max(self._t_last_prog_ps, now_ps)
+        self._version += 1
+        return energy_pj
+
+    # --- reading ---------------------------------------------------------------------------------
+    def read_noise_var_us2(self, g_us, v_read_v):
+        g = np.ascontiguousarray(g_us, dtype=np.float64)
+        out = np.empty_like(g)
+        if not self.effects.read_noise:
+            out[...] = 0.0
+            return out
+        device_kernels.run_kernel(read_kernels.read_noise_var_us2, g.size, g.reshape(-1),
+                                  self.params.read_noise_abs_us, self.params.read_noise_rel, out.reshape(-1))
+        return out
+
+    def telegraph_us(self, idx, now_ps):
+        if not self.effects.telegraph_noise:
+            return None
+        p = self.params
+        now_ps = int(now_ps)
+        g_all = self.conductance_us(now_ps).reshape(-1)
+        if idx is None:
+            u = self.rng["rtn"].random(g_all.size)
+            out = np.empty(g_all.size)
+            device_kernels.run_kernel(read_kernels.telegraph_all_us, g_all.size, now_ps, g_all, self.rtn_level,
+                                      self.t_rtn_ps, self.rtn_tau_ps, u, p.rtn_amp_us, p.rtn_exponent, p.g_max_us, out)
+            return out.reshape(self.rows, self.cols)
+        idx = np.ascontiguousarray(idx, dtype=np.int64)
+        u = self.rng["rtn"].random(idx.size)
+        out = np.empty(idx.size)
+        device_kernels.run_kernel(read_kernels.telegraph_us, idx.size, idx, now_ps, g_all[idx], self.rtn_level,
+                                  self.t_rtn_ps, self.rtn_tau_ps, u, p.rtn_amp_us, p.rtn_exponent, p.g_max_us, out)
+        return out
+
+    def iv_nonlinearity_per_v(self) -> float:
+        return float(self.params.iv_nonlinearity_per_v)

@@ -1,0 +1,63 @@
+"""Read-time noise of RRAM cells: white read noise and random telegraph noise (RTN).
+
+Units: conductance µS, time ps (int64). Equations: ``docs/physics/device.md``.
+
+- White read noise: standard deviation ``σ = read_noise_abs_us + read_noise_rel·g``, independent
+  from read to read.
+- Telegraph noise: every cell has one two-state fluctuator. Its offset is ``½·A(g)·level`` with
+  ``A(g) = rtn_amp_us·(g / g_ref_us)**rtn_exponent`` (peak-to-peak amplitude at multiplier 1) and
+  ``level = ±m`` (sign: the fluctuator's state; m: the cell's defect multiplier, lowered by
+  denoising). The state flips as a symmetric Markov process with mean dwell time τ (per cell):
+  evaluated lazily, it has flipped an odd number of times since the last evaluation with
+  probability ``p = ½·(1 − exp(−2·Δt/τ))``; the caller passes one uniform draw per cell.
+
+Each cell is handled by one loop iteration: results do not depend on the thread count.
+"""
+
+import math
+
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True, parallel=True)
+def read_noise_var_us2(g_us, noise_abs_us, noise_rel, out_us2):
+    """White read-noise variance ``(noise_abs_us + noise_rel·|g|)²`` of every element of *g_us* (1-D), µS²."""
+    for i in numba.prange(g_us.size):
+        s = noise_abs_us + noise_rel * abs(g_us[i])
+        out_us2[i] = s * s
+
+
+@numba.njit(cache=True)
+def _step_one(c, u, now_ps, g_us, rtn_level, t_rtn_ps, rtn_tau_ps, amp_us, exponent, g_ref_us):
+    """Advance cell *c*'s fluctuator to *now_ps* with uniform draw *u*; return its offset, µS."""
+    lvl = np.float64(rtn_level[c])
+    dt = now_ps - t_rtn_ps[c]
+    if dt > 0:
+        p = 0.5 * (1.0 - math.exp(-2.0 * np.float64(dt) / np.float64(rtn_tau_ps[c])))
+        if u < p:
+            lvl = -lvl
+            rtn_level[c] = np.float32(lvl)
+        t_rtn_ps[c] = now_ps
+    if lvl == 0.0 or g_us <= 0.0:
+        return 0.0
+    return 0.5 * amp_us * (g_us / g_ref_us) ** exponent * lvl
+
+
+@numba.njit(cache=True, parallel=True)
+def telegraph_us(idx, now_ps, g_us, rtn_level, t_rtn_ps, rtn_tau_ps, u, amp_us, exponent, g_ref_us, out_us):
+    """Telegraph offsets of cells *idx* at *now_ps*, written into ``out_us`` (n,).
+
+    idx: (n,) int64 flat indices, no duplicates. g_us: (n,) float64 conductance of those cells.
+    rtn_level (f32), t_rtn_ps (i64): per-cell state, updated in place. rtn_tau_ps (f32): per-cell
+    mean dwell time. u: (n,) uniform draws in [0, 1).
+    """
+    for i in numba.prange(idx.size):
+        out_us[i] = _step_one(idx[i], u[i], now_ps, g_us[i], rtn_level, t_rtn_ps, rtn_tau_ps, amp_us, exponent, g_ref_us)
+
+
+@numba.njit(cache=True, parallel=True)
+def telegraph_all_us(now_ps, g_us, rtn_level, t_rtn_ps, rtn_tau_ps, u, amp_us, exponent, g_ref_us, out_us):
+    """Telegraph offsets of every cell (flat arrays of length rows·cols); as :func:`telegraph_us` with idx = all."""
+    for c in numba.prange(g_us.size):
+        out_us[c] = _step_one(c, u[c], now_ps, g_us[c], rtn_level, t_rtn_ps, rtn_tau_ps, amp_us, exponent, g_ref_us)

@@ -1,0 +1,22 @@
+"""Plain-numpy reference for :mod:`twin.physics.read`."""
+
+import numpy as np
+
+
+def read_noise_var_us2(g_us, noise_abs_us, noise_rel):
+    """Reference for ``read.read_noise_var_us2``."""
+    return (noise_abs_us + noise_rel * np.abs(g_us)) ** 2
+
+
+def telegraph_us(idx, now_ps, g_us, rtn_level, t_rtn_ps, rtn_tau_ps, u, amp_us, exponent, g_ref_us):
+    """Reference for ``read.telegraph_us``: returns the offsets, updates rtn_level and t_rtn_ps in place."""
+    lvl = rtn_level[idx].astype(np.float64)
+    dt = now_ps - t_rtn_ps[idx]
+    p = 0.5 * (1.0 - np.exp(-2.0 * dt.astype(np.float64) / rtn_tau_ps[idx].astype(np.float64)))
+    flip = (dt > 0) & (u < p)
+    lvl = np.where(flip, -lvl, lvl)
+    rtn_level[idx[flip]] = lvl[flip].astype(np.float32)
+    t_rtn_ps[idx[dt > 0]] = now_ps
+    with np.errstate(invalid="ignore", divide="ignore"):
+        off = 0.5 * amp_us * (g_us / g_ref_us) ** exponent * lvl
+    return np.where((lvl == 0.0) | (g_us <= 0.0), 0.0, off)

@@ -1,0 +1,46 @@
+"""Lazy conductance relaxation after programming.
+
+After a switching pulse at ``t_prog`` a cell drifts from its just-programmed value ``g_prog`` by
+``Δ·(1 − exp(−(t − t_prog)/τ))``; Δ was drawn at programming time (see
+:mod:`twin.physics.device`). After ``settle_ps`` (20·τ by default) the cell is treated as settled,
+at exactly ``g_prog + Δ``. Units: µS, ps. Equations: ``docs/physics/device.md``.
+
+The conductance is a pure function of the stored state and the time, so evaluating it more or less
+often never changes a result.
+"""
+
+import math
+
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True)
+def _relaxed_g_us(g_prog_us, relax_us, t_prog_ps, now_ps, tau_relax_ps, settle_ps):
+    # Same formula as twin.physics.device._relaxed_g_us (kept in both modules: numba's cache
+    # does not track changes to kernels in other files).
+    g = np.float64(g_prog_us)
+    d = np.float64(relax_us)
+    if t_prog_ps < 0 or d == 0.0:
+        return g
+    dt = now_ps - t_prog_ps
+    if dt <= 0:
+        return g
+    if dt >= settle_ps:
+        return g + d
+    return g + d * (1.0 - math.exp(-np.float64(dt) / tau_relax_ps))
+
+
+@numba.njit(cache=True, parallel=True)
+def relaxed_conductance_us(g_prog_us, relax_us, t_prog_ps, now_ps, tau_relax_ps, settle_ps, since_ps, out_us):
+    """Write the relaxed conductance at *now_ps* into ``out_us`` for every cell that may have moved.
+
+    A cell is recomputed if it was still relaxing at *since_ps* (the previous evaluation), i.e.
+    ``t_prog >= 0`` and ``t_prog + settle_ps > since_ps``; other entries of ``out_us`` are left as
+    they are. Pass ``since_ps`` very negative to recompute every programmed cell.
+    All arrays flat, length rows·cols: g_prog_us f32, relax_us f32, t_prog_ps i64, out_us f64.
+    """
+    for c in numba.prange(g_prog_us.size):
+        tp = t_prog_ps[c]
+        if tp >= 0 and tp + settle_ps > since_ps:
+            out_us[c] = _relaxed_g_us(g_prog_us[c], relax_us[c], tp, now_ps, tau_relax_ps, settle_ps)
