@@ -29,36 +29,38 @@ class DemoResult:
 
 def program_block(tile: TileHandle, targets_us: np.ndarray, tol_us: float, max_iterations: int,
                   progress: bool) -> tuple[np.ndarray, int]:
-    """A simple verify loop on the block of cells ``[0:n, 0:m]``: read all, then SET the cells below
-    their target and RESET those above, with an amplitude that grows with the error. Returns the last
-    read and the iterations used."""
-    spec = tile.chip.spec.tile
+    """Incremental-step write-verify on the block of cells ``[0:n, 0:m]`` (NeuRRAM's recipe, simplified):
+    read every pending cell; SET those below their window, RESET those above, each cell's amplitude
+    rising by 0.1 V per pulse of the same polarity and restarting when the polarity flips. Returns the
+    last read of the block and the iterations used."""
+    spec = tile.chip.spec.tile.programming
     n, m = targets_us.shape
     rows, cols = np.arange(n)[:, None], np.arange(m)[None, :]
-    set_lo, set_hi = spec.programming.v_set_range_v
-    reset_lo, reset_hi = spec.programming.v_reset_range_v
-    g_span_us = float(np.ptp(targets_us)) or 1.0
-    width_ps = int(np.clip(1_000_000, *spec.programming.width_range_ps))
-    gate_v = spec.programming.v_gate_range_v[1]
+    v_set0, v_reset0, step_v = max(1.2, spec.v_set_range_v[0]), max(1.5, spec.v_reset_range_v[0]), 0.1
+    v_set = np.full((n, m), v_set0)
+    v_reset = np.full((n, m), v_reset0)
+    width_ps = int(np.clip(1_000_000, *spec.width_range_ps))
+    gate_v = spec.v_gate_range_v[1]
     steps = tqdm(range(max_iterations), desc="program", unit="iter", file=sys.stderr, disable=not progress,
                  leave=False)
     g_us = tile.read(rows, cols).values
-    used = 0
-    for used in steps:
+    used = max_iterations
+    for it in steps:
         error_us = targets_us - g_us
         low, high = error_us > tol_us, error_us < -tol_us
         steps.set_postfix(pending=int(low.sum() + high.sum()))
         if not (low.any() or high.any()):
+            used = it
             break
-        frac = np.clip(np.abs(error_us) / g_span_us, 0.0, 1.0)  # larger error, stronger pulse
-        for mask, polarity, lo, hi in ((low, "set", set_lo, set_hi), (high, "reset", reset_lo, reset_hi)):
+        for mask, polarity, v_now, v_other, v_other0, v_max in (
+                (low, "set", v_set, v_reset, v_reset0, spec.v_set_range_v[1]),
+                (high, "reset", v_reset, v_set, v_set0, spec.v_reset_range_v[1])):
             r, c = np.nonzero(mask)
             if r.size:
-                v_v = np.round(lo + (hi - lo) * np.sqrt(frac[r, c]), 2)
-                tile.pulse(r, c, polarity, v_v, width_ps, gate_v)
+                tile.pulse(r, c, polarity, np.round(v_now[r, c], 2), width_ps, gate_v)
+                v_now[r, c] = np.minimum(v_now[r, c] + step_v, v_max)
+                v_other[r, c] = v_other0  # a polarity flip restarts the other ladder
         g_us = tile.read(rows, cols).values
-    else:
-        used = max_iterations
     return g_us, used
 
 
@@ -77,7 +79,7 @@ def run_demo(spec: str = "default", seed: int = 0, progress: bool = True, trace_
     targets = levels[pattern]
     tol_us = 0.025 * (g_hi - g_lo)
     start_ps = chip.now_ps
-    final, iterations = program_block(t0, targets, tol_us, 40, progress)
+    final, iterations = program_block(t0, targets, tol_us, 60, progress)
     ok = np.abs(final - targets) <= tol_us
     lines.append(f"programmed {n}x{m} cells of tile 0 to 4 levels {np.round(levels, 1).tolist()} uS "
                  f"(+-{tol_us:.2f} uS) in {iterations} verify iterations, {(chip.now_ps - start_ps) / 1e6:,.1f} us "
@@ -90,6 +92,7 @@ def run_demo(spec: str = "default", seed: int = 0, progress: bool = True, trace_
     outputs: dict[int, object] = {}
 
     def worker(tile: TileHandle, x: np.ndarray):
+        yield from tile.configure_proc(adc_mvm_range_ua=(-64.0, 64.0))  # a range that fits these outputs
         outputs[tile.index] = yield from tile.mvm_proc(x)
 
     mvm_start = chip.now_ps
