@@ -145,7 +145,9 @@ class Chip:
                   self._p_static_tile_mw * (job.exec_end - job.exec_start) * 1e-3)
         counts = plan.counts
         self.ledger.record(job.index, job.kind, cmd.tile, job.start, job.out_end, job.exec_start, job.exec_end,
-                           counts.get("macs", 0), cmd.batch if job.kind == "mvm" else 0, energy)
+                           counts.get("macs", 0), cmd.batch if job.kind == "mvm" else 0,
+                           counts.get("adc_conversions", 0), job.info.get("adc_saturated", 0) if job.info else 0,
+                           energy)
         self.trace.add_command(job.index, cmd.tile, job.kind, (job.in_start, job.in_end), job.exec_start,
                                plan.phases, (job.out_start, job.out_end))
         result = Result(cmd, job.index, job.values, job.start, job.out_end, job.exec_start, job.exec_end,
@@ -180,6 +182,10 @@ class Chip:
         if m["vectors"]:
             w(f"\nMVM: {m['vectors']} vectors, {m['macs']:,} MACs, {m['energy_per_vector_pj'] / 1e3:,.3f} nJ per vector, "
               f"{m['mac_per_s'] / 1e9:,.2f} GMAC/s, {m['tops_per_w']:,.2f} TOPS/W\n")
+        sat = led.adc_saturation()
+        if sat["conversions"]:
+            w(f"ADC: {sat['conversions']:,} conversions, {sat['saturated']:,} saturated "
+              f"({sat['saturated'] / sat['conversions']:.2%})\n")
         return out.getvalue()
 
 

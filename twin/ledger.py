@@ -20,7 +20,8 @@ from twin.units import power_time_to_pj
 COMPONENTS = ("cells", "dac", "adc", "controller", "host_link", "static")
 """Components energy is charged to, in report order."""
 
-FIELDS = ("cmd_id", "kind", "tile", "start_ps", "end_ps", "exec_start_ps", "exec_end_ps", "macs", "vectors")
+FIELDS = ("cmd_id", "kind", "tile", "start_ps", "end_ps", "exec_start_ps", "exec_end_ps", "macs", "vectors",
+          "adc_conversions", "adc_saturated")
 """Per-command fields, followed in each record by one energy per component."""
 
 
@@ -38,10 +39,11 @@ class EnergyLedger:
         return len(self._records)
 
     def record(self, cmd_id: int, kind: str, tile: int, start_ps: int, end_ps: int, exec_start_ps: int,
-               exec_end_ps: int, macs: int, vectors: int, energy_pj: tuple[float, ...]) -> None:
+               exec_end_ps: int, macs: int, vectors: int, adc_conversions: int, adc_saturated: int,
+               energy_pj: tuple[float, ...]) -> None:
         """Record one finished command; *energy_pj* holds one value per component of COMPONENTS."""
         self._records.append((cmd_id, kind, tile, start_ps, end_ps, exec_start_ps, exec_end_ps, macs, vectors,
-                              *energy_pj))
+                              adc_conversions, adc_saturated, *energy_pj))
         self._columns = None
 
     def columns(self) -> dict[str, np.ndarray]:
@@ -105,6 +107,11 @@ class EnergyLedger:
                 "mac_per_s": macs / (span_ps * 1e-12) if span_ps else 0.0,
                 "tops_per_w": 2 * macs / energy if energy else 0.0}
 
+    def adc_saturation(self) -> dict[str, int]:
+        """ADC conversions and saturated (clipped) conversions, over all commands."""
+        c = self.columns()
+        return {"conversions": int(c["adc_conversions"].sum()), "saturated": int(c["adc_saturated"].sum())}
+
     def latency_percentiles_ps(self, percentiles: tuple[float, ...] = (50, 90, 99)) -> dict[str, dict[str, float]]:
         """Per command kind: issue-to-completion latency percentiles, ps."""
         c = self.columns()
@@ -129,7 +136,7 @@ class EnergyLedger:
         """Everything the reports show, as plain data (JSON-ready)."""
         return {"elapsed_ps": until_ps, "commands": len(self), "energy_by_component_pj": self.by_component(until_ps),
                 "energy_by_tile_pj": {str(k): v for k, v in self.by_tile().items()},
-                "energy_by_command": self.by_command(), "mvm": self.mvm_stats(),
+                "energy_by_command": self.by_command(), "mvm": self.mvm_stats(), "adc": self.adc_saturation(),
                 "latency_ps": self.latency_percentiles_ps()}
 
     def to_json(self, path: str | Path, until_ps: int) -> None:

@@ -1,0 +1,82 @@
+"""The array layer: commands meet physics (IR drop, read noise, ADC saturation, telegraph noise)."""
+
+import numpy as np
+import pytest
+
+import twin
+from memtwin_testing import SPECS
+from twin import Configure, Mvm, Pulse, Read
+from twin.physics.crossbar import IrDropSolver
+
+TINY = (SPECS / "tiny.yaml").read_text()
+
+
+def _spec(*replacements):
+    text = TINY
+    for old, new in replacements:
+        assert old in text, old
+        text = text.replace(old, new)
+    return twin.loads_spec(text, "variant.yaml")
+
+
+WIRES = ("    cols: 8\n", "    cols: 8\n    r_wire_row_ohm: 200\n    r_wire_col_ohm: 300\n    r_driver_ohm: 100\n"
+                        "    r_sense_ohm: 150\n    r_access_on_ohm: 1000\n")
+FINE_ADC = [("    bits: 8\n    t_convert", "    bits: 16\n    t_convert"),
+            ("i_mvm_range_ua: [-64.0, 64.0]", "i_mvm_range_ua: [-40.0, 40.0]")]
+
+
+@pytest.mark.parametrize("mode", ["amplitude", "pwm", "bit_serial"])
+def test_ir_drop_mvm_matches_the_network_solution(mode):
+    """With noise off and a fine ADC, the MVM equals the solved network's column currents."""
+    spec = _spec(WIRES, ("ir_drop: false", "ir_drop: true"), ("input_mode: bit_serial", f"input_mode: {mode}\n    t_lsb_ns: 1"),
+                 *FINE_ADC)
+    chip = twin.build(spec, seed=0)
+    rows, cols = np.arange(8)[:, None], np.arange(8)
+    widths = np.arange(64).reshape(8, 8) * 30_000 + 10_000
+    chip.execute(Pulse(0, rows, cols, "set", 3.0, widths, 3.0))  # a spread of conductances
+    x = np.random.default_rng(1).uniform(-1, 1, (4, 8))
+    result = chip.execute(Mvm(0, x))
+    g = chip.tiles[0].array.conductance_us(chip.now_ps)
+    code_max = 2 ** (spec.tile.dac.bits - 1) - 1
+    v = np.rint(x * code_max) / code_max * 0.2
+    a = spec.tile.array
+    expected = IrDropSolver(g, a.r_wire_row_ohm, a.r_wire_col_ohm, a.r_driver_ohm, a.r_sense_ohm,
+                            a.r_access_on_ohm).solve(v)[0]
+    ideal = v @ g
+    lsb = 80.0 / (2**16 - 1)
+    tol = lsb * (spec.tile.dac.bits if mode == "bit_serial" else 1)
+    assert np.max(np.abs(result.values - expected)) <= tol
+    assert np.max(np.abs(expected - ideal)) > 20 * tol  # the IR drop is visible at this resolution
+
+
+def test_ir_drop_lowers_the_magnitude_of_currents():
+    x = np.full(8, 1.0)
+    values = []
+    for effects in ("ir_drop: false", "ir_drop: true"):
+        chip = twin.build(_spec(WIRES, ("ir_drop: false", effects), *FINE_ADC), seed=0)
+        chip.execute(Pulse(0, np.arange(8)[:, None], np.arange(8), "set", 3.0, 1_000_000, 3.0))
+        values.append(chip.execute(Mvm(0, x)).values)
+    assert np.all(np.abs(values[1]) < np.abs(values[0]))
+
+
+def test_adc_saturations_are_counted_and_reported(chip):
+    chip.execute(Pulse(0, np.arange(8)[:, None], np.arange(8), "set", 3.0, 3_000_000, 3.0))
+    chip.execute(Configure(0, adc_mvm_range_ua=(-1.0, 1.0)))
+    result = chip.execute(Mvm(0, np.ones(8)))
+    assert result.info["adc_saturated"] == result.info["adc_conversions"] == 24
+    assert chip.ledger.adc_saturation() == {"conversions": 24, "saturated": 24}
+    assert "24 saturated" in chip.report()
+
+
+def test_read_noise_has_the_model_spread():
+    """rram_1t1r read noise: sigma = abs + rel * g; the ADC at 12 bits barely adds to it."""
+    text = (SPECS / "tiny.yaml").read_text()
+    start, end = text.index("  device:\n"), text.index("  dac:\n")
+    text = (text[:start] + "  device:\n    model: rram_1t1r\n    params: {read_noise_abs_us: 0.5, read_noise_rel: 0.0}\n"
+            + text[end:]).replace("    bits: 8\n    t_convert", "    bits: 12\n    t_convert")
+    text = text.replace("ir_drop: false", "ir_drop: false\n    telegraph_noise: false\n    stuck_cells: false")
+    chip = twin.build(twin.loads_spec(text, "noisy.yaml"), seed=3)
+    cells = np.zeros(4000, dtype=int)
+    values = chip.execute(Read(0, cells, cells)).values  # the same cell read 4,000 times
+    assert np.std(values) == pytest.approx(0.5, rel=0.1)
+    assert np.mean(values) == pytest.approx(chip.tiles[0].array.conductance_us(chip.now_ps)[0, 0], abs=0.05)
