@@ -45,6 +45,8 @@ class Array:
         self.adcs = AdcBank(t.adc, self.rng["adc_noise"])
         self._iv_key: tuple | None = None
         self._iv_value = 1.0
+        self._var: np.ndarray | None = None
+        self._var_key: tuple | None = None
         self._solver: IrDropSolver | None = None
         self._solver_g: np.ndarray | None = None
 
@@ -112,13 +114,12 @@ class Array:
     def _mvm(self, cmd: Mvm, plan: Plan, settings: TileSettings, now_ps: int):
         t = self.spec.tile
         (r0, r1), (c0, c1) = cmd.windows(self.spec)
-        g = self.model.conductance_us(now_ps)[r0:r1, c0:c1]
-        if self.effects.telegraph_noise:  # telegraph noise is slow: one sample holds for the whole command
-            rtn = self.model.telegraph_us(None, now_ps)
-            if rtn is not None:
-                g = g + rtn[r0:r1, c0:c1]
+        # Telegraph noise is slow: one sample of every cell holds for the whole command.
+        g_full = (self.model.conductance_with_telegraph_us(now_ps) if self.effects.telegraph_noise
+                  else self.model.conductance_us(now_ps))
+        g = g_full[r0:r1, c0:c1]
         v = settings.v_read_v
-        var = self.model.read_noise_var_us2(g, v) if self.effects.read_noise else None
+        var = self._read_noise_var(now_ps, (r0, r1, c0, c1), v) if self.effects.read_noise else None
         mode, pair = t.dac.input_mode, _PAIR_MODE[t.adc.differential]
         read_shape, adc_shape = mvm_physics.noise_draw_shapes(mode, t.dac.bits, cmd.batch, c1 - c0, pair)
         zr = self.rng["read_noise"].standard_normal(read_shape) if var is not None else None
@@ -132,15 +133,26 @@ class Array:
         if mode == "pwm":
             t_plane_ps = (2 ** (t.dac.bits - 1) - 1) * t.dac.t_lsb_ps
         if self.effects.ir_drop:
-            return self._mvm_ir_drop(cmd, now_ps, g, var, zr, za, planes, t_plane_ps, settings, adc)
+            return self._mvm_ir_drop(cmd, g_full, var, zr, za, t_plane_ps, settings, adc)
         res = mvm_physics.quantized_mvm(cmd.inputs, g, var, mode=mode, dac_bits=t.dac.bits, v_read_v=v,
                                         iv_nonlinearity_per_v=a, pair_mode=pair, read_noise_draws=zr,
                                         adc_noise_draws=za, **adc)
         cells_pj = float(res.cell_power_uw.sum() * t_plane_ps * 1e-6)
         return res.y_ua, cells_pj, {"adc_saturated": int(res.n_adc_saturated)}
 
-    def _mvm_ir_drop(self, cmd: Mvm, now_ps: int, g_win: np.ndarray, var: np.ndarray | None, zr, za, planes: int,
-                     t_plane_ps: int, settings: TileSettings, adc: dict):
+    def _read_noise_var(self, now_ps: int, window: tuple, v_read_v: float) -> np.ndarray | None:
+        """Read-noise variance of the window's cells (float32, ready for the MVM), cached per array state."""
+        g_true = self.model.conductance_us(now_ps)  # first: it may advance the model's version
+        key = (self.model.version, window, v_read_v)
+        if key != self._var_key:
+            r0, r1, c0, c1 = window
+            var = self.model.read_noise_var_us2(g_true[r0:r1, c0:c1], v_read_v)
+            self._var = None if var is None else mvm_physics.noise_variance_f32_us2(var)
+            self._var_key = key
+        return self._var
+
+    def _mvm_ir_drop(self, cmd: Mvm, g_full: np.ndarray, var: np.ndarray | None, zr, za, t_plane_ps: int,
+                     settings: TileSettings, adc: dict):
         """MVM through the resistive network: the whole array is solved (rows outside the window are
         driven at 0 V, every column is sensed), then read noise, ADCs and the digital combine."""
         t = self.spec.tile
@@ -151,10 +163,6 @@ class Array:
         reads, batch = drive_v.shape[0], drive_v.shape[1]
         full_v = np.zeros((reads * batch, self.model.rows))
         full_v[:, r0:r1] = drive_v.reshape(reads * batch, r1 - r0)
-        g_full = self.model.conductance_us(now_ps)
-        if g_win.base is not g_full and g_win is not g_full:  # telegraph noise was added to the window
-            g_full = g_full.copy()
-            g_full[r0:r1, c0:c1] = g_win
         i_full_ua, _, p_cells_uw, _ = self._ir_solver(g_full).solve(full_v)
         i_ua = i_full_ua[:, c0:c1].reshape(reads, batch, c1 - c0)
         if var is not None:

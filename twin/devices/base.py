@@ -103,6 +103,15 @@ class DeviceModel(ABC):
         """
         return None
 
+    def conductance_with_telegraph_us(self, now_ps: int) -> np.ndarray:
+        """Conductance plus telegraph offset of every cell at *now_ps*, (rows, cols), for MVMs.
+
+        Models may cache it (callers must not modify the result).
+        """
+        rtn = self.telegraph_us(None, now_ps)
+        g = self.conductance_us(now_ps)
+        return g if rtn is None else g + rtn
+
     def iv_nonlinearity_per_v(self) -> float:
         """Parameter a of the read I–V curve ``i = g·v·sinh(a·v)/(a·v)``; 0 for an ohmic cell."""
         return 0.0

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import math
+
 import numpy as np
 
 from twin.devices.base import DeviceModel, register_device_model
@@ -151,6 +153,26 @@ class Rram1T1RParams:
         return problems
 
 
+_THINNING_MAX_P = 0.05
+"""Above this bound on the flip probability, whole-array telegraph updates draw one uniform per cell."""
+
+
+def _bernoulli_positions(rng: np.random.Generator, n: int, p: float) -> np.ndarray:
+    """Indices in [0, n) each chosen independently with probability *p*, by geometric gaps (cost ~ n·p)."""
+    if p <= 0.0 or n == 0:
+        return np.empty(0, dtype=np.int64)
+    chunks = []
+    last = -1
+    expected = int(n * p + 6.0 * math.sqrt(n * p) + 16)
+    while True:
+        positions = last + np.cumsum(rng.geometric(p, expected))
+        inside = positions[positions < n]
+        chunks.append(inside)
+        if inside.size < positions.size:
+            return np.concatenate(chunks).astype(np.int64)
+        last = int(positions[-1])
+
+
 @register_device_model("rram_1t1r")
 class Rram1T1R(DeviceModel):
     """Filamentary RRAM in a 1T1R cell: compliance, soft bounds, noise, denoising, relaxation."""
@@ -222,6 +244,12 @@ class Rram1T1R(DeviceModel):
             sign = np.where(r.random(n) < 0.5, -1.0, 1.0)
             live = self.t_prog_ps >= 0
             self.rtn_level[live] = (sign * m)[live]
+        self._rtn_tau_min_ps = float(self.rtn_tau_ps.min()) if n else 1.0
+        self._rtn_all_ps = 0
+        """Every fluctuator has been evaluated at or after this time."""
+        self._rtn_offsets: np.ndarray | None = None
+        self._g_rtn_us: np.ndarray | None = None
+        self._rtn_offsets_key: int | None = None
         # -- conductance cache ----------------------------------------------------------------------
         self.g_us = self.g_prog_us.astype(np.float64)
         """Cache of the conductance (f64), exact as of the last evaluation; returned as (rows, cols)."""
@@ -244,6 +272,12 @@ class Rram1T1R(DeviceModel):
             relax_sigma_peak_us=p.relax_sigma_peak_us, relax_g_peak_us=p.relax_g_peak_us,
             denoise_window_v=p.denoise_window_v, denoise_rate=p.denoise_rate,
             denoise_floor=p.denoise_floor, rtn_spread=p.rtn_spread)
+
+    def nbytes(self) -> int:
+        """Per-cell state bytes (the telegraph caches of whole-array MVMs, 16 B per cell, are not cell state:
+        they exist only on tiles that run MVMs with telegraph noise on)."""
+        caches = ("_rtn_offsets", "_g_rtn_us")
+        return sum(v.nbytes for k, v in vars(self).items() if isinstance(v, np.ndarray) and k not in caches)
 
     # --- state -----------------------------------------------------------------------------------
     def conductance_us(self, now_ps: int) -> np.ndarray:
@@ -326,17 +360,62 @@ class Rram1T1R(DeviceModel):
         now_ps = int(now_ps)
         g_all = self.conductance_us(now_ps).reshape(-1)
         if idx is None:
-            u = self.rng["rtn"].random(g_all.size)
-            out = np.empty(g_all.size)
-            device_kernels.run_kernel(read_kernels.telegraph_all_us, g_all.size, now_ps, g_all, self.rtn_level,
-                                      self.t_rtn_ps, self.rtn_tau_ps, u, p.rtn_amp_us, p.rtn_exponent, p.g_max_us, out)
-            return out.reshape(self.rows, self.cols)
+            return self._telegraph_all_us(now_ps, g_all).reshape(self.rows, self.cols)
         idx = np.ascontiguousarray(idx, dtype=np.int64)
         u = self.rng["rtn"].random(idx.size)
         out = np.empty(idx.size)
-        device_kernels.run_kernel(read_kernels.telegraph_us, idx.size, idx, now_ps, g_all[idx], self.rtn_level,
-                                  self.t_rtn_ps, self.rtn_tau_ps, u, p.rtn_amp_us, p.rtn_exponent, p.g_max_us, out)
+        device_kernels.run_kernel(read_kernels.telegraph_us, idx.size, idx, now_ps, self._rtn_all_ps, g_all[idx],
+                                  self.rtn_level, self.t_rtn_ps, self.rtn_tau_ps, u, p.rtn_amp_us, p.rtn_exponent,
+                                  p.g_max_us, out)
+        self._rtn_offsets_key = None  # some fluctuators moved
         return out
+
+    def conductance_with_telegraph_us(self, now_ps: int) -> np.ndarray:
+        """Conductance plus telegraph offset of every cell at *now_ps*, (rows, cols); cached, do not modify."""
+        if not self.effects.telegraph_noise:
+            return self.conductance_us(now_ps)
+        self._telegraph_all_us(int(now_ps), self.conductance_us(int(now_ps)).reshape(-1))
+        return self._g_rtn_us.reshape(self.rows, self.cols)
+
+    def _telegraph_all_us(self, now_ps: int, g_all: np.ndarray) -> np.ndarray:
+        """Offsets of every cell at *now_ps* (a cached array: do not modify).
+
+        Soon after the last whole-array evaluation every flip probability is small, so instead of one
+        uniform draw per cell the fluctuators are advanced by thinning: candidates are picked with the
+        largest possible flip probability (geometric gaps between them), and each candidate flips with
+        its own probability relative to that bound. Each cell still flips with exactly its Markov
+        probability, at a cost proportional to the number of candidates.
+        """
+        p = self.params
+        n = g_all.size
+        r = self.rng["rtn"]
+        dt_max = now_ps - self._rtn_all_ps  # every fluctuator was evaluated at or after _rtn_all_ps
+        p_bound = 0.5 * (1.0 - math.exp(-2.0 * max(dt_max, 0) / self._rtn_tau_min_ps))
+        valid = self._rtn_offsets_key == self._version
+        if p_bound > _THINNING_MAX_P or self._rtn_offsets is None:
+            out = np.empty(n)
+            u = r.random(n)
+            device_kernels.run_kernel(read_kernels.telegraph_all_us, n, now_ps, self._rtn_all_ps, g_all, self.rtn_level,
+                                      self.t_rtn_ps, self.rtn_tau_ps, u, p.rtn_amp_us, p.rtn_exponent, p.g_max_us, out)
+            self._rtn_offsets = out
+            self._g_rtn_us = g_all + out
+        else:
+            candidates = _bernoulli_positions(r, n, p_bound)
+            u = r.random(candidates.size)
+            flipped = np.empty(candidates.size, dtype=np.bool_)
+            read_kernels.telegraph_thinned_flips(candidates, u, p_bound, now_ps, self._rtn_all_ps, self.rtn_level,
+                                                 self.t_rtn_ps, self.rtn_tau_ps, flipped)
+            if valid:
+                moved = candidates[flipped]
+                self._rtn_offsets[moved] *= -1.0
+                self._g_rtn_us[moved] = g_all[moved] + self._rtn_offsets[moved]
+            else:
+                read_kernels.telegraph_offsets_us(g_all, self.rtn_level, p.rtn_amp_us, p.rtn_exponent, p.g_max_us,
+                                                  self._rtn_offsets)
+                np.add(g_all, self._rtn_offsets, out=self._g_rtn_us)
+        self._rtn_all_ps = now_ps
+        self._rtn_offsets_key = self._version
+        return self._rtn_offsets
 
     def iv_nonlinearity_per_v(self) -> float:
         return float(self.params.iv_nonlinearity_per_v)

@@ -20,19 +20,22 @@ import numba
 import numpy as np
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True)
 def read_noise_var_us2(g_us, noise_abs_us, noise_rel, out_us2):
     """White read-noise variance ``(noise_abs_us + noise_rel·|g|)²`` of every element of *g_us* (1-D), µS²."""
-    for i in numba.prange(g_us.size):
+    for i in range(g_us.size):
         s = noise_abs_us + noise_rel * abs(g_us[i])
         out_us2[i] = s * s
 
 
 @numba.njit(cache=True)
-def _step_one(c, u, now_ps, g_us, rtn_level, t_rtn_ps, rtn_tau_ps, amp_us, exponent, g_ref_us):
-    """Advance cell *c*'s fluctuator to *now_ps* with uniform draw *u*; return its offset, µS."""
+def _step_one(c, u, now_ps, t_floor_ps, g_us, rtn_level, t_rtn_ps, rtn_tau_ps, amp_us, exponent, g_ref_us):
+    """Advance cell *c*'s fluctuator to *now_ps* with uniform draw *u*; return its offset, µS.
+
+    The cell was last evaluated at ``max(t_rtn_ps[c], t_floor_ps)``.
+    """
     lvl = np.float64(rtn_level[c])
-    dt = now_ps - t_rtn_ps[c]
+    dt = now_ps - max(t_rtn_ps[c], t_floor_ps)
     if dt > 0:
         p = 0.5 * (1.0 - math.exp(-2.0 * np.float64(dt) / np.float64(rtn_tau_ps[c])))
         if u < p:
@@ -45,19 +48,56 @@ def _step_one(c, u, now_ps, g_us, rtn_level, t_rtn_ps, rtn_tau_ps, amp_us, expon
 
 
 @numba.njit(cache=True, parallel=True)
-def telegraph_us(idx, now_ps, g_us, rtn_level, t_rtn_ps, rtn_tau_ps, u, amp_us, exponent, g_ref_us, out_us):
+def telegraph_us(idx, now_ps, t_floor_ps, g_us, rtn_level, t_rtn_ps, rtn_tau_ps, u, amp_us, exponent, g_ref_us,
+                 out_us):
     """Telegraph offsets of cells *idx* at *now_ps*, written into ``out_us`` (n,).
 
     idx: (n,) int64 flat indices, no duplicates. g_us: (n,) float64 conductance of those cells.
-    rtn_level (f32), t_rtn_ps (i64): per-cell state, updated in place. rtn_tau_ps (f32): per-cell
-    mean dwell time. u: (n,) uniform draws in [0, 1).
+    rtn_level (f32), t_rtn_ps (i64): per-cell state, updated in place; a cell was last evaluated at
+    ``max(t_rtn_ps, t_floor_ps)``. rtn_tau_ps (f32): per-cell mean dwell time. u: (n,) uniform draws.
     """
     for i in numba.prange(idx.size):
-        out_us[i] = _step_one(idx[i], u[i], now_ps, g_us[i], rtn_level, t_rtn_ps, rtn_tau_ps, amp_us, exponent, g_ref_us)
+        out_us[i] = _step_one(idx[i], u[i], now_ps, t_floor_ps, g_us[i], rtn_level, t_rtn_ps, rtn_tau_ps, amp_us,
+                              exponent, g_ref_us)
 
 
 @numba.njit(cache=True, parallel=True)
-def telegraph_all_us(now_ps, g_us, rtn_level, t_rtn_ps, rtn_tau_ps, u, amp_us, exponent, g_ref_us, out_us):
+def telegraph_all_us(now_ps, t_floor_ps, g_us, rtn_level, t_rtn_ps, rtn_tau_ps, u, amp_us, exponent, g_ref_us,
+                     out_us):
     """Telegraph offsets of every cell (flat arrays of length rows·cols); as :func:`telegraph_us` with idx = all."""
     for c in numba.prange(g_us.size):
-        out_us[c] = _step_one(c, u[c], now_ps, g_us[c], rtn_level, t_rtn_ps, rtn_tau_ps, amp_us, exponent, g_ref_us)
+        out_us[c] = _step_one(c, u[c], now_ps, t_floor_ps, g_us[c], rtn_level, t_rtn_ps, rtn_tau_ps, amp_us, exponent,
+                              g_ref_us)
+
+
+@numba.njit(cache=True)
+def telegraph_offsets_us(g_us, rtn_level, amp_us, exponent, g_ref_us, out_us):
+    """Telegraph offsets ``½·A(g)·level`` of every cell (flat arrays) without advancing any fluctuator."""
+    for c in range(g_us.size):
+        lvl = np.float64(rtn_level[c])
+        if lvl == 0.0 or g_us[c] <= 0.0:
+            out_us[c] = 0.0
+        else:
+            out_us[c] = 0.5 * amp_us * (g_us[c] / g_ref_us) ** exponent * lvl
+
+
+@numba.njit(cache=True)
+def telegraph_thinned_flips(candidates, u, p_bound, now_ps, t_floor_ps, rtn_level, t_rtn_ps, rtn_tau_ps, flipped):
+    """Advance the fluctuators of *candidates* to *now_ps* by thinning; write which flipped into *flipped*.
+
+    The caller picks every cell as a candidate independently with probability *p_bound* (an upper bound
+    of every cell's flip probability ``p_c = ½·(1 − exp(−2·Δt_c/τ_c))``); a candidate flips when
+    ``u·p_bound < p_c``, so each cell flips with probability exactly p_c. Cells not picked keep their
+    state (the caller then raises the floor of every cell's last evaluation to *now_ps*).
+    """
+    for k in range(candidates.size):
+        c = candidates[k]
+        dt = now_ps - max(t_rtn_ps[c], t_floor_ps)
+        flip = False
+        if dt > 0:
+            p = 0.5 * (1.0 - math.exp(-2.0 * np.float64(dt) / np.float64(rtn_tau_ps[c])))
+            if u[k] * p_bound < p:
+                rtn_level[c] = -rtn_level[c]
+                flip = True
+            t_rtn_ps[c] = now_ps
+        flipped[k] = flip

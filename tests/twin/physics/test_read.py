@@ -22,8 +22,8 @@ def rtn_state(rng, n):
     return level, rng.integers(0, 10**10, n), np.exp(rng.normal(np.log(1e10), 1, n)).astype(np.float32)
 
 
-@pytest.mark.parametrize("n_cells, n", [(1, 1), (40, 25), (3000, 3000)])
-def test_telegraph_matches_reference(n_cells, n):
+@pytest.mark.parametrize("n_cells, n, floor", [(1, 1, 0), (40, 25, 0), (3000, 3000, 0), (3000, 3000, 5 * 10**9)])
+def test_telegraph_matches_reference(n_cells, n, floor):
     rng = np.random.default_rng(n)
     level, t_rtn, tau = rtn_state(rng, n_cells)
     idx = rng.permutation(n_cells)[:n].astype(np.int64)
@@ -31,9 +31,9 @@ def test_telegraph_matches_reference(n_cells, n):
     u = rng.random(n)
     now = 2 * 10**10
     lv1, t1, out = level.copy(), t_rtn.copy(), np.empty(n)
-    read.telegraph_us(idx, now, g, lv1, t1, tau, u, 1.0, 0.5, 40.0, out)
+    read.telegraph_us(idx, now, floor, g, lv1, t1, tau, u, 1.0, 0.5, 40.0, out)
     lv2, t2 = level.copy(), t_rtn.copy()
-    want = reference.telegraph_us(idx, now, g, lv2, t2, tau, u, 1.0, 0.5, 40.0)
+    want = reference.telegraph_us(idx, now, floor, g, lv2, t2, tau, u, 1.0, 0.5, 40.0)
     np.testing.assert_allclose(out, want, rtol=1e-12)
     np.testing.assert_array_equal(lv1, lv2)
     np.testing.assert_array_equal(t1, t2)
@@ -43,7 +43,7 @@ def test_telegraph_matches_reference(n_cells, n):
         g_all[idx] = g
         u_all = np.empty(n_cells)
         u_all[idx] = u
-        read.telegraph_all_us(now, g_all, lv3, t3, tau, u_all, 1.0, 0.5, 40.0, out3)
+        read.telegraph_all_us(now, floor, g_all, lv3, t3, tau, u_all, 1.0, 0.5, 40.0, out3)
         np.testing.assert_allclose(out3[idx], out, rtol=1e-12)
 
 
@@ -55,10 +55,62 @@ def test_telegraph_is_two_level_with_the_markov_flip_probability():
     t_rtn = np.zeros(n, np.int64)
     tau = np.full(n, 1e9, np.float32)
     out = np.empty(n)
-    read.telegraph_all_us(10**9, np.full(n, 40.0), level, t_rtn, tau, rng.random(n), 2.0, 0.5, 40.0, out)
+    read.telegraph_all_us(10**9, 0, np.full(n, 40.0), level, t_rtn, tau, rng.random(n), 2.0, 0.5, 40.0, out)
     assert set(np.unique(out)) == {-1.0, 1.0}
     assert np.mean(out < 0) == pytest.approx(0.5 * (1 - np.exp(-2)), abs=0.01)
     # a second evaluation at the same time changes nothing
     out2 = np.empty(n)
-    read.telegraph_all_us(10**9, np.full(n, 40.0), level, t_rtn, tau, rng.random(n), 2.0, 0.5, 40.0, out2)
+    read.telegraph_all_us(10**9, 0, np.full(n, 40.0), level, t_rtn, tau, rng.random(n), 2.0, 0.5, 40.0, out2)
     np.testing.assert_array_equal(out, out2)
+
+
+def test_offsets_and_thinned_flips_match_reference():
+    rng = np.random.default_rng(5)
+    n = 2000
+    level, t_rtn, tau = rtn_state(rng, n)
+    g = rng.uniform(0, 40, n)
+    out = np.empty(n)
+    read.telegraph_offsets_us(g, level, 1.0, 0.5, 40.0, out)
+    np.testing.assert_allclose(out, reference.telegraph_offsets_us(g, level, 1.0, 0.5, 40.0), rtol=1e-12)
+    cands = np.sort(rng.permutation(n)[:300]).astype(np.int64)
+    u = rng.random(cands.size)
+    lv1, t1, lv2, t2 = level.copy(), t_rtn.copy(), level.copy(), t_rtn.copy()
+    flipped = np.empty(cands.size, dtype=bool)
+    read.telegraph_thinned_flips(cands, u, 0.5, 2 * 10**10, 10**9, lv1, t1, tau, flipped)
+    want = reference.telegraph_thinned_flips(cands, u, 0.5, 2 * 10**10, 10**9, lv2, t2, tau)
+    np.testing.assert_array_equal(flipped, want)
+    np.testing.assert_array_equal(lv1, lv2)
+    np.testing.assert_array_equal(t1, t2)
+
+
+def test_thinning_flips_each_cell_with_its_markov_probability():
+    """Whole-array updates by thinning (small steps) and by one draw per cell give the same flip statistics."""
+    from twin.devices.rram_1t1r import _bernoulli_positions
+
+    rng = np.random.default_rng(11)
+    n = 200_000
+    tau = np.exp(rng.normal(np.log(1e9), 1.0, n)).astype(np.float32)
+    dt = 10**7  # 10 us steps: every flip probability is below 1 %
+    p_cell = 0.5 * (1 - np.exp(-2 * dt / tau.astype(np.float64)))
+    p_bound = 0.5 * (1 - np.exp(-2 * dt / float(tau.min())))
+    level = np.ones(n, np.float32)
+    t_rtn = np.zeros(n, np.int64)
+    flips = 0
+    for step in range(1, 21):
+        cands = _bernoulli_positions(rng, n, p_bound)
+        flipped = np.empty(cands.size, dtype=bool)
+        read.telegraph_thinned_flips(cands, rng.random(cands.size), p_bound, step * dt, (step - 1) * dt, level,
+                                     t_rtn, tau, flipped)
+        flips += flipped.sum()
+    expected = 20 * p_cell.sum()
+    assert flips == pytest.approx(expected, rel=4 / np.sqrt(expected))
+
+
+def test_bernoulli_positions_have_the_right_rate():
+    from twin.devices.rram_1t1r import _bernoulli_positions
+
+    rng = np.random.default_rng(2)
+    picks = np.concatenate([_bernoulli_positions(rng, 1000, 0.01) for _ in range(2000)])
+    assert picks.min() >= 0 and picks.max() < 1000
+    assert picks.size == pytest.approx(2000 * 1000 * 0.01, rel=0.03)
+    assert np.histogram(picks, bins=10, range=(0, 1000))[0].min() > 0.85 * picks.size / 10

@@ -8,10 +8,10 @@ def read_noise_var_us2(g_us, noise_abs_us, noise_rel):
     return (noise_abs_us + noise_rel * np.abs(g_us)) ** 2
 
 
-def telegraph_us(idx, now_ps, g_us, rtn_level, t_rtn_ps, rtn_tau_ps, u, amp_us, exponent, g_ref_us):
+def telegraph_us(idx, now_ps, t_floor_ps, g_us, rtn_level, t_rtn_ps, rtn_tau_ps, u, amp_us, exponent, g_ref_us):
     """Reference for ``read.telegraph_us``: returns the offsets, updates rtn_level and t_rtn_ps in place."""
     lvl = rtn_level[idx].astype(np.float64)
-    dt = now_ps - t_rtn_ps[idx]
+    dt = now_ps - np.maximum(t_rtn_ps[idx], t_floor_ps)
     p = 0.5 * (1.0 - np.exp(-2.0 * dt.astype(np.float64) / rtn_tau_ps[idx].astype(np.float64)))
     flip = (dt > 0) & (u < p)
     lvl = np.where(flip, -lvl, lvl)
@@ -20,3 +20,21 @@ def telegraph_us(idx, now_ps, g_us, rtn_level, t_rtn_ps, rtn_tau_ps, u, amp_us, 
     with np.errstate(invalid="ignore", divide="ignore"):
         off = 0.5 * amp_us * (g_us / g_ref_us) ** exponent * lvl
     return np.where((lvl == 0.0) | (g_us <= 0.0), 0.0, off)
+
+
+def telegraph_offsets_us(g_us, rtn_level, amp_us, exponent, g_ref_us):
+    """Reference for ``read.telegraph_offsets_us``."""
+    lvl = rtn_level.astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        off = 0.5 * amp_us * (g_us / g_ref_us) ** exponent * lvl
+    return np.where((lvl == 0.0) | (g_us <= 0.0), 0.0, off)
+
+
+def telegraph_thinned_flips(candidates, u, p_bound, now_ps, t_floor_ps, rtn_level, t_rtn_ps, rtn_tau_ps):
+    """Reference for ``read.telegraph_thinned_flips``: returns the flipped mask, updates rtn_level and t_rtn_ps."""
+    dt = now_ps - np.maximum(t_rtn_ps[candidates], t_floor_ps)
+    p = 0.5 * (1.0 - np.exp(-2.0 * dt.astype(np.float64) / rtn_tau_ps[candidates].astype(np.float64)))
+    flipped = (dt > 0) & (u * p_bound < p)
+    rtn_level[candidates[flipped]] = -rtn_level[candidates[flipped]]
+    t_rtn_ps[candidates[dt > 0]] = now_ps
+    return flipped
