@@ -9,6 +9,7 @@ import time
 import structlog
 
 import twin
+from firmware.log_cli import add_log_commands
 from twin.logconfig import configure_logging
 from twin.spec import catalog
 
@@ -83,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     lst.set_defaults(func=_cmd_spec_list)
     doc = spec_sub.add_parser("doc", help="print the spec reference (docs/spec.md)")
     doc.set_defaults(func=_cmd_spec_doc)
+    add_log_commands(sub)
     return parser
 
 

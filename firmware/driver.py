@@ -85,6 +85,8 @@ class ChipHandle:
         """The underlying :class:`twin.Chip` (ledger, trace, clock)."""
         self.spec = chip.spec
         self._tiles = [TileHandle(self, i) for i in range(chip.spec.n_tiles)]
+        self.log = None
+        """The :class:`~firmware.log.CommandLog` recording this chip, if any."""
 
     def __repr__(self) -> str:
         return f"ChipHandle({self.spec.name!r}, seed={self.twin.seed}, now_ps={self.now_ps})"
@@ -142,8 +144,25 @@ class ChipHandle:
         """Readable energy, timing and MVM table."""
         return self.twin.report()
 
+    def record(self, path: str | Path, spec_yaml: str | None = None):
+        """Record every command from now on into the JSON Lines log *path*; returns the
+        :class:`~firmware.log.CommandLog` (close it, or use it as a context manager, to finish)."""
+        from firmware.log import record
 
-def open_chip(spec: str | Path | twin.ChipSpec = "default", seed: int = 0, *, trace_detail: bool = False) -> ChipHandle:
-    """Open a chip built from a bundled spec name, a YAML path, or a loaded ChipSpec."""
+        self.log = record(self.twin, path, spec_yaml)
+        return self.log
+
+
+def open_chip(spec: str | Path | twin.ChipSpec = "default", seed: int = 0, *, trace_detail: bool = False,
+              log: str | Path | None = None) -> ChipHandle:
+    """Open a chip built from a bundled spec name, a YAML path, or a loaded ChipSpec.
+
+    With *log*, every command is recorded into that JSON Lines file (``docs/logs.md``).
+    """
     chip_spec = spec if isinstance(spec, twin.ChipSpec) else twin.load_spec(spec)
-    return ChipHandle(twin.build(chip_spec, seed, trace_detail=trace_detail))
+    handle = ChipHandle(twin.build(chip_spec, seed, trace_detail=trace_detail))
+    if log is not None:
+        from firmware.log import spec_yaml_of
+
+        handle.record(log, spec_yaml_of(spec, chip_spec))
+    return handle
