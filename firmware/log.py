@@ -58,33 +58,18 @@ class CommandLog:
                                 seed=int(chip.seed), created_utc=now_utc())
         self._fh.write(json.dumps(self.header.to_json(), separators=(",", ":")) + "\n")
         self._fh.flush()
-        self._seq: dict[int, int] = {}
         self._pending: dict[int, dict] = {}
-        self._next_write: int | None = None
-        self._orig_submit = None
+        self._first = self._next_write = 0
+        self._attached = False
         self.n_written = 0
         """Command lines written so far."""
 
     # --- attaching ------------------------------------------------------------------------------
     def attach(self) -> "CommandLog":
-        """Start recording: note each command's link booking at submit, write each result as it finishes."""
-        chip = self.chip
-        orig = chip.submit
-        link = chip.host_link
-        seq = self._seq
-
-        def submit(cmd: Any):
-            n_before = link.n_reserved
-            event = orig(cmd)
-            index = chip._next_index - 1
-            seq[index] = n_before
-            if self._next_write is None:
-                self._next_write = index
-            return event
-
-        self._orig_submit = orig
-        chip.submit = submit  # an instance attribute: Chip.execute goes through it too
-        chip.add_listener(self._on_result)
+        """Start recording: every command issued from now on is written when its result is back."""
+        self._first = self._next_write = self.chip.n_issued
+        self.chip.add_listener(self._on_result)
+        self._attached = True
         return self
 
     def close(self) -> None:
@@ -93,10 +78,9 @@ class CommandLog:
             return
         for index in sorted(self._pending):
             self._write(self._pending.pop(index))
-        if self._orig_submit is not None:
-            del self.chip.submit
+        if self._attached:
             self.chip.remove_listener(self._on_result)
-            self._orig_submit = None
+            self._attached = False
         self._fh.close()
 
     def __enter__(self) -> "CommandLog":
@@ -108,11 +92,11 @@ class CommandLog:
     # --- writing --------------------------------------------------------------------------------
     def _on_result(self, result: twin.Result) -> None:
         index = result.index
-        if index not in self._seq:
+        if index < self._first:
             return  # issued before recording started
         line = {"i": index, "cmd": encode_command(result.command), "start_ps": int(result.start_ps),
                 "end_ps": int(result.end_ps), "exec_start_ps": int(result.exec_start_ps),
-                "exec_end_ps": int(result.exec_end_ps), "link_seq": self._seq.pop(index),
+                "exec_end_ps": int(result.exec_end_ps), "link_seq": int(result.link_seq),
                 "energy_pj": {k: float(v) for k, v in result.energy_pj.items()},
                 "info": {k: _json_scalar(v) for k, v in result.info.items()},
                 "values": None if result.values is None else encode_array(result.values)}

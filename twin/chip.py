@@ -83,6 +83,11 @@ class Chip:
         """Simulated time, ps."""
         return int(self.env.now)
 
+    @property
+    def n_issued(self) -> int:
+        """Commands issued so far (the index the next command will get)."""
+        return self._next_index
+
     def add_listener(self, callback) -> None:
         """Call ``callback(result)`` for every finished command (used by command logs)."""
         self._listeners.append(callback)
@@ -111,12 +116,13 @@ class Chip:
         tile = self.tiles[cmd.tile]
         bytes_in, bytes_out = transfer_bytes(cmd, self.spec)
         link = self.host_link
+        link_seq = link.n_reserved
         in_start, in_end = link.reserve(tile.slot_free_ps(max(now, link.free_at_ps)), bytes_in)
         plan = self.controller.plan(cmd)
         exec_start, exec_end, values, cells_pj, info = tile.accept(cmd, plan, in_end)
         done = env.event()
         job = _Job(cmd, kind, index, now, in_start, in_end, exec_start, exec_end, plan, values, cells_pj, info,
-                   bytes_in, bytes_out, done)
+                   bytes_in, bytes_out, done, link_seq)
         env.timeout(exec_end - now).callbacks.append(lambda _event: self._results_ready(job))
         return done
 
@@ -151,7 +157,7 @@ class Chip:
         self.trace.add_command(job.index, cmd.tile, job.kind, (job.in_start, job.in_end), job.exec_start,
                                plan.phases, (job.out_start, job.out_end))
         result = Result(cmd, job.index, job.values, job.start, job.out_end, job.exec_start, job.exec_end,
-                        dict(zip(COMPONENTS, energy)), {**counts, **job.info} if job.info else counts)
+                        dict(zip(COMPONENTS, energy)), {**counts, **job.info} if job.info else counts, job.link_seq)
         for callback in self._listeners:
             callback(result)
         job.done.succeed(result)
@@ -193,15 +199,16 @@ class _Job:
     """A command in flight: its schedule and the values computed when its tile accepted it."""
 
     __slots__ = ("cmd", "kind", "index", "start", "in_start", "in_end", "exec_start", "exec_end", "plan", "values",
-                 "cells_pj", "info", "bytes_in", "bytes_out", "done", "out_start", "out_end")
+                 "cells_pj", "info", "bytes_in", "bytes_out", "done", "out_start", "out_end", "link_seq")
 
     def __init__(self, cmd, kind, index, start, in_start, in_end, exec_start, exec_end, plan, values, cells_pj, info,
-                 bytes_in, bytes_out, done) -> None:
+                 bytes_in, bytes_out, done, link_seq) -> None:
         self.cmd, self.kind, self.index, self.start = cmd, kind, index, start
         self.in_start, self.in_end, self.exec_start, self.exec_end = in_start, in_end, exec_start, exec_end
         self.plan, self.values, self.cells_pj, self.info = plan, values, cells_pj, info
         self.bytes_in, self.bytes_out, self.done = bytes_in, bytes_out, done
         self.out_start = self.out_end = 0
+        self.link_seq = link_seq
 
 
 def build(spec: ChipSpec, seed: int = 0, trace_detail: bool = False) -> Chip:

@@ -420,6 +420,8 @@ class Result:
     """Energy by component: cells, dac, adc, controller, host_link, static."""
     info: dict[str, Any] = field(default_factory=dict)
     """Counts behind the numbers (ADC conversions and saturations, pulse slots, ...)."""
+    link_seq: int = 0
+    """Host-link transfers booked before this command was issued (its place in the link's order; replay uses it)."""
 
     @property
     def duration_ps(self) -> int:

@@ -244,7 +244,10 @@ class Rram1T1R(DeviceModel):
             sign = np.where(r.random(n) < 0.5, -1.0, 1.0)
             live = self.t_prog_ps >= 0
             self.rtn_level[live] = (sign * m)[live]
-        self._rtn_tau_min_ps = float(self.rtn_tau_ps.min()) if n else 1.0
+        # Whole-array updates advance the few fastest fluctuators exactly and thin the rest (see
+        # _telegraph_all_us); the split is the dwell time of the fastest 2 % of cells.
+        self._rtn_tau_split_ps = float(np.quantile(self.rtn_tau_ps, 0.02)) if n else 1.0
+        self._rtn_n_fast = int(np.count_nonzero(self.rtn_tau_ps < np.float32(self._rtn_tau_split_ps)))
         self._rtn_all_ps = 0
         """Every fluctuator has been evaluated at or after this time."""
         self._rtn_offsets: np.ndarray | None = None
@@ -349,8 +352,8 @@ class Rram1T1R(DeviceModel):
         if not self.effects.read_noise:
             out[...] = 0.0
             return out
-        device_kernels.run_kernel(read_kernels.read_noise_var_us2, g.size, g.reshape(-1),
-                                  self.params.read_noise_abs_us, self.params.read_noise_rel, out.reshape(-1))
+        read_kernels.read_noise_var_us2(g.reshape(-1), self.params.read_noise_abs_us, self.params.read_noise_rel,
+                                        out.reshape(-1))
         return out
 
     def telegraph_us(self, idx, now_ps):
@@ -364,9 +367,8 @@ class Rram1T1R(DeviceModel):
         idx = np.ascontiguousarray(idx, dtype=np.int64)
         u = self.rng["rtn"].random(idx.size)
         out = np.empty(idx.size)
-        device_kernels.run_kernel(read_kernels.telegraph_us, idx.size, idx, now_ps, self._rtn_all_ps, g_all[idx],
-                                  self.rtn_level, self.t_rtn_ps, self.rtn_tau_ps, u, p.rtn_amp_us, p.rtn_exponent,
-                                  p.g_max_us, out)
+        read_kernels.telegraph_us(idx, now_ps, self._rtn_all_ps, g_all[idx], self.rtn_level, self.t_rtn_ps,
+                                  self.rtn_tau_ps, u, p.rtn_amp_us, p.rtn_exponent, p.g_max_us, out)
         self._rtn_offsets_key = None  # some fluctuators moved
         return out
 
@@ -380,39 +382,41 @@ class Rram1T1R(DeviceModel):
     def _telegraph_all_us(self, now_ps: int, g_all: np.ndarray) -> np.ndarray:
         """Offsets of every cell at *now_ps* (a cached array: do not modify).
 
-        Soon after the last whole-array evaluation every flip probability is small, so instead of one
-        uniform draw per cell the fluctuators are advanced by thinning: candidates are picked with the
-        largest possible flip probability (geometric gaps between them), and each candidate flips with
-        its own probability relative to that bound. Each cell still flips with exactly its Markov
-        probability, at a cost proportional to the number of candidates.
+        Soon after the last whole-array evaluation most flip probabilities are small, so instead of one
+        uniform draw per cell: the fastest 2 % of fluctuators are advanced exactly, and the others by
+        thinning — candidates are picked with the largest flip probability any of them can have
+        (geometric gaps between picks) and each candidate flips with its own probability relative to
+        that bound. Each cell still flips with exactly its Markov probability.
         """
         p = self.params
         n = g_all.size
         r = self.rng["rtn"]
-        dt_max = now_ps - self._rtn_all_ps  # every fluctuator was evaluated at or after _rtn_all_ps
-        p_bound = 0.5 * (1.0 - math.exp(-2.0 * max(dt_max, 0) / self._rtn_tau_min_ps))
+        dt_max = max(now_ps - self._rtn_all_ps, 0)  # every fluctuator was evaluated at or after _rtn_all_ps
+        p_bound = 0.5 * (1.0 - math.exp(-2.0 * dt_max / self._rtn_tau_split_ps))
         valid = self._rtn_offsets_key == self._version
         if p_bound > _THINNING_MAX_P or self._rtn_offsets is None:
             out = np.empty(n)
             u = r.random(n)
-            device_kernels.run_kernel(read_kernels.telegraph_all_us, n, now_ps, self._rtn_all_ps, g_all, self.rtn_level,
-                                      self.t_rtn_ps, self.rtn_tau_ps, u, p.rtn_amp_us, p.rtn_exponent, p.g_max_us, out)
+            read_kernels.telegraph_all_us(now_ps, self._rtn_all_ps, g_all, self.rtn_level, self.t_rtn_ps,
+                                          self.rtn_tau_ps, u, p.rtn_amp_us, p.rtn_exponent, p.g_max_us, out)
             self._rtn_offsets = out
             self._g_rtn_us = g_all + out
-        else:
+        elif dt_max > 0:
             candidates = _bernoulli_positions(r, n, p_bound)
-            u = r.random(candidates.size)
-            flipped = np.empty(candidates.size, dtype=np.bool_)
-            read_kernels.telegraph_thinned_flips(candidates, u, p_bound, now_ps, self._rtn_all_ps, self.rtn_level,
-                                                 self.t_rtn_ps, self.rtn_tau_ps, flipped)
+            u_candidates = r.random(candidates.size)
+            u_fast = r.random(self._rtn_n_fast)
+            flipped = np.empty(self._rtn_n_fast + candidates.size, dtype=np.int64)
+            n_flipped = read_kernels.telegraph_step_all(now_ps, self._rtn_all_ps, self._rtn_tau_split_ps, p_bound,
+                                                        candidates, u_candidates, u_fast, self.rtn_level,
+                                                        self.t_rtn_ps, self.rtn_tau_ps, flipped)
             if valid:
-                moved = candidates[flipped]
+                moved = flipped[:n_flipped]
                 self._rtn_offsets[moved] *= -1.0
                 self._g_rtn_us[moved] = g_all[moved] + self._rtn_offsets[moved]
-            else:
-                read_kernels.telegraph_offsets_us(g_all, self.rtn_level, p.rtn_amp_us, p.rtn_exponent, p.g_max_us,
-                                                  self._rtn_offsets)
-                np.add(g_all, self._rtn_offsets, out=self._g_rtn_us)
+        if not valid and self._rtn_offsets is not None and p_bound <= _THINNING_MAX_P:
+            read_kernels.telegraph_offsets_us(g_all, self.rtn_level, p.rtn_amp_us, p.rtn_exponent, p.g_max_us,
+                                              self._rtn_offsets)
+            np.add(g_all, self._rtn_offsets, out=self._g_rtn_us)
         self._rtn_all_ps = now_ps
         self._rtn_offsets_key = self._version
         return self._rtn_offsets

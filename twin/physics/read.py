@@ -11,7 +11,8 @@ Units: conductance µS, time ps (int64). Equations: ``docs/physics/device.md``.
   evaluated lazily, it has flipped an odd number of times since the last evaluation with
   probability ``p = ½·(1 − exp(−2·Δt/τ))``; the caller passes one uniform draw per cell.
 
-Each cell is handled by one loop iteration: results do not depend on the thread count.
+Kernels are serial: each is a few nanoseconds per cell, and whole-array telegraph updates are
+thinned (only likely flips are visited), so threads would cost more than they save.
 """
 
 import math
@@ -47,7 +48,7 @@ def _step_one(c, u, now_ps, t_floor_ps, g_us, rtn_level, t_rtn_ps, rtn_tau_ps, a
     return 0.5 * amp_us * (g_us / g_ref_us) ** exponent * lvl
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True)
 def telegraph_us(idx, now_ps, t_floor_ps, g_us, rtn_level, t_rtn_ps, rtn_tau_ps, u, amp_us, exponent, g_ref_us,
                  out_us):
     """Telegraph offsets of cells *idx* at *now_ps*, written into ``out_us`` (n,).
@@ -56,16 +57,16 @@ def telegraph_us(idx, now_ps, t_floor_ps, g_us, rtn_level, t_rtn_ps, rtn_tau_ps,
     rtn_level (f32), t_rtn_ps (i64): per-cell state, updated in place; a cell was last evaluated at
     ``max(t_rtn_ps, t_floor_ps)``. rtn_tau_ps (f32): per-cell mean dwell time. u: (n,) uniform draws.
     """
-    for i in numba.prange(idx.size):
+    for i in range(idx.size):
         out_us[i] = _step_one(idx[i], u[i], now_ps, t_floor_ps, g_us[i], rtn_level, t_rtn_ps, rtn_tau_ps, amp_us,
                               exponent, g_ref_us)
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True)
 def telegraph_all_us(now_ps, t_floor_ps, g_us, rtn_level, t_rtn_ps, rtn_tau_ps, u, amp_us, exponent, g_ref_us,
                      out_us):
     """Telegraph offsets of every cell (flat arrays of length rows·cols); as :func:`telegraph_us` with idx = all."""
-    for c in numba.prange(g_us.size):
+    for c in range(g_us.size):
         out_us[c] = _step_one(c, u[c], now_ps, t_floor_ps, g_us[c], rtn_level, t_rtn_ps, rtn_tau_ps, amp_us, exponent,
                               g_ref_us)
 
@@ -101,3 +102,41 @@ def telegraph_thinned_flips(candidates, u, p_bound, now_ps, t_floor_ps, rtn_leve
                 flip = True
             t_rtn_ps[c] = now_ps
         flipped[k] = flip
+
+
+@numba.njit(cache=True)
+def telegraph_step_all(now_ps, t_floor_ps, tau_split_ps, p_bound, candidates, u_candidates, u_fast, rtn_level,
+                       t_rtn_ps, rtn_tau_ps, flipped_out):
+    """Advance every fluctuator to *now_ps*; write the indices of those that flipped; return their count.
+
+    Fast cells (``rtn_tau_ps < tau_split_ps``) are few and are each advanced exactly, with the next
+    draw of *u_fast* (in cell order). The others flip with probability at most *p_bound*; the caller
+    picks *candidates* among all cells with that probability, and a slow candidate flips when
+    ``u·p_bound < p_c`` (thinning). Every cell thus flips with exactly its Markov probability.
+    """
+    n_flipped = 0
+    k = 0
+    for c in range(rtn_tau_ps.size):
+        if rtn_tau_ps[c] < tau_split_ps:
+            dt = now_ps - max(t_rtn_ps[c], t_floor_ps)
+            if dt > 0:
+                p = 0.5 * (1.0 - math.exp(-2.0 * np.float64(dt) / np.float64(rtn_tau_ps[c])))
+                if u_fast[k] < p:
+                    rtn_level[c] = -rtn_level[c]
+                    flipped_out[n_flipped] = c
+                    n_flipped += 1
+                t_rtn_ps[c] = now_ps
+            k += 1
+    for j in range(candidates.size):
+        c = candidates[j]
+        if rtn_tau_ps[c] < tau_split_ps:
+            continue
+        dt = now_ps - max(t_rtn_ps[c], t_floor_ps)
+        if dt > 0:
+            p = 0.5 * (1.0 - math.exp(-2.0 * np.float64(dt) / np.float64(rtn_tau_ps[c])))
+            if u_candidates[j] * p_bound < p:
+                rtn_level[c] = -rtn_level[c]
+                flipped_out[n_flipped] = c
+                n_flipped += 1
+            t_rtn_ps[c] = now_ps
+    return n_flipped

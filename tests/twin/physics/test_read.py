@@ -114,3 +114,47 @@ def test_bernoulli_positions_have_the_right_rate():
     assert picks.min() >= 0 and picks.max() < 1000
     assert picks.size == pytest.approx(2000 * 1000 * 0.01, rel=0.03)
     assert np.histogram(picks, bins=10, range=(0, 1000))[0].min() > 0.85 * picks.size / 10
+
+
+def test_step_all_matches_reference():
+    rng = np.random.default_rng(9)
+    n = 3000
+    level, t_rtn, tau = rtn_state(rng, n)
+    split = float(np.quantile(tau, 0.05))
+    n_fast = int(np.count_nonzero(tau < np.float32(split)))
+    cands = np.sort(rng.permutation(n)[:400]).astype(np.int64)
+    u_c, u_f = rng.random(cands.size), rng.random(n_fast)
+    lv1, t1, lv2, t2 = level.copy(), t_rtn.copy(), level.copy(), t_rtn.copy()
+    out = np.empty(n_fast + cands.size, dtype=np.int64)
+    k = read.telegraph_step_all(2 * 10**10, 10**9, split, 0.3, cands, u_c, u_f, lv1, t1, tau, out)
+    want = reference.telegraph_step_all(2 * 10**10, 10**9, split, 0.3, cands, u_c, u_f, lv2, t2, tau)
+    np.testing.assert_array_equal(out[:k], want)
+    np.testing.assert_array_equal(lv1, lv2)
+    np.testing.assert_array_equal(t1, t2)
+
+
+def test_whole_array_updates_flip_each_cell_with_its_markov_probability():
+    """Small steps (thinning + exact fast cells) and one draw per cell give the same flip statistics."""
+    from twin.devices.rram_1t1r import _bernoulli_positions
+
+    rng = np.random.default_rng(12)
+    n = 200_000
+    tau = np.exp(rng.normal(np.log(1e9), 1.0, n)).astype(np.float32)
+    split = float(np.quantile(tau, 0.02))
+    n_fast = int(np.count_nonzero(tau < np.float32(split)))
+    dt = 10**7
+    p_cell = 0.5 * (1 - np.exp(-2 * dt / tau.astype(np.float64)))
+    p_bound = 0.5 * (1 - np.exp(-2 * dt / split))
+    level, t_rtn = np.ones(n, np.float32), np.zeros(n, np.int64)
+    out = np.empty(n, dtype=np.int64)
+    flips_fast = flips_slow = 0
+    fast = tau < np.float32(split)
+    for step in range(1, 21):
+        cands = _bernoulli_positions(rng, n, p_bound)
+        k = read.telegraph_step_all(step * dt, (step - 1) * dt, split, p_bound, cands, rng.random(cands.size),
+                                    rng.random(n_fast), level, t_rtn, tau, out)
+        flips_fast += fast[out[:k]].sum()
+        flips_slow += (~fast[out[:k]]).sum()
+    for got, sel in ((flips_fast, fast), (flips_slow, ~fast)):
+        expected = 20 * p_cell[sel].sum()
+        assert got == pytest.approx(expected, rel=4 / np.sqrt(expected))

@@ -38,3 +38,24 @@ def telegraph_thinned_flips(candidates, u, p_bound, now_ps, t_floor_ps, rtn_leve
     rtn_level[candidates[flipped]] = -rtn_level[candidates[flipped]]
     t_rtn_ps[candidates[dt > 0]] = now_ps
     return flipped
+
+
+def telegraph_step_all(now_ps, t_floor_ps, tau_split_ps, p_bound, candidates, u_candidates, u_fast, rtn_level,
+                       t_rtn_ps, rtn_tau_ps):
+    """Reference for ``read.telegraph_step_all``: returns the flipped indices (fast cells first, then
+    candidates), updates rtn_level and t_rtn_ps in place."""
+    tau = rtn_tau_ps.astype(np.float64)
+    fast = np.flatnonzero(rtn_tau_ps < tau_split_ps)
+    dt = now_ps - np.maximum(t_rtn_ps[fast], t_floor_ps)
+    p = 0.5 * (1.0 - np.exp(-2.0 * dt / tau[fast]))
+    flip_fast = fast[(dt > 0) & (u_fast[:fast.size] < p)]
+    t_rtn_ps[fast[dt > 0]] = now_ps
+    slow = ~(rtn_tau_ps[candidates] < tau_split_ps)
+    cands, u = candidates[slow], u_candidates[slow]
+    dt = now_ps - np.maximum(t_rtn_ps[cands], t_floor_ps)
+    p = 0.5 * (1.0 - np.exp(-2.0 * dt / tau[cands]))
+    flip_slow = cands[(dt > 0) & (u * p_bound < p)]
+    t_rtn_ps[cands[dt > 0]] = now_ps
+    flipped = np.concatenate([flip_fast, flip_slow])
+    rtn_level[flipped] = -rtn_level[flipped]
+    return flipped
