@@ -10,6 +10,7 @@ import structlog
 
 import twin
 from firmware.log_cli import add_log_commands
+from firmware.program_cli import add_program_command
 from twin.logconfig import configure_logging
 from twin.spec import catalog
 
@@ -85,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     doc = spec_sub.add_parser("doc", help="print the spec reference (docs/spec.md)")
     doc.set_defaults(func=_cmd_spec_doc)
     add_log_commands(sub)
+    add_program_command(sub)
     return parser
 
 
