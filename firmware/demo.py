@@ -1,4 +1,4 @@
-"""The demo: program a pattern with a verify loop, then run MVMs on several tiles at once.
+"""The demo: program a pattern by write-verify, then run MVMs on several tiles at once.
 
 Run it with ``memtwin demo``. Everything here uses only the firmware API (commands), exactly as a
 program for silicon would.
@@ -6,13 +6,12 @@ program for silicon would.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm import tqdm
 
 from firmware.driver import ChipHandle, TileHandle, open_chip
+from firmware.programming import write_verify
 
 
 @dataclass
@@ -25,43 +24,6 @@ class DemoResult:
     iterations: int
     mvm_rel_error: float
     text: str
-
-
-def program_block(tile: TileHandle, targets_us: np.ndarray, tol_us: float, max_iterations: int,
-                  progress: bool) -> tuple[np.ndarray, int]:
-    """Incremental-step write-verify on the block of cells ``[0:n, 0:m]`` (NeuRRAM's recipe, simplified):
-    read every pending cell; SET those below their window, RESET those above, each cell's amplitude
-    rising by 0.1 V per pulse of the same polarity and restarting when the polarity flips. Returns the
-    last read of the block and the iterations used."""
-    spec = tile.chip.spec.tile.programming
-    n, m = targets_us.shape
-    rows, cols = np.arange(n)[:, None], np.arange(m)[None, :]
-    v_set0, v_reset0, step_v = max(1.2, spec.v_set_range_v[0]), max(1.5, spec.v_reset_range_v[0]), 0.1
-    v_set = np.full((n, m), v_set0)
-    v_reset = np.full((n, m), v_reset0)
-    width_ps = int(np.clip(1_000_000, *spec.width_range_ps))
-    gate_v = spec.v_gate_range_v[1]
-    steps = tqdm(range(max_iterations), desc="program", unit="iter", file=sys.stderr, disable=not progress,
-                 leave=False)
-    g_us = tile.read(rows, cols).values
-    used = max_iterations
-    for it in steps:
-        error_us = targets_us - g_us
-        low, high = error_us > tol_us, error_us < -tol_us
-        steps.set_postfix(pending=int(low.sum() + high.sum()))
-        if not (low.any() or high.any()):
-            used = it
-            break
-        for mask, polarity, v_now, v_other, v_other0, v_max in (
-                (low, "set", v_set, v_reset, v_reset0, spec.v_set_range_v[1]),
-                (high, "reset", v_reset, v_set, v_set0, spec.v_reset_range_v[1])):
-            r, c = np.nonzero(mask)
-            if r.size:
-                tile.pulse(r, c, polarity, np.round(v_now[r, c], 2), width_ps, gate_v)
-                v_now[r, c] = np.minimum(v_now[r, c] + step_v, v_max)
-                v_other[r, c] = v_other0  # a polarity flip restarts the other ladder
-        g_us = tile.read(rows, cols).values
-    return g_us, used
 
 
 def run_demo(spec: str = "default", seed: int = 0, progress: bool = True, trace_path: str | None = None,
@@ -79,11 +41,15 @@ def run_demo(spec: str = "default", seed: int = 0, progress: bool = True, trace_
     targets = levels[pattern]
     tol_us = 0.025 * (g_hi - g_lo)
     start_ps = chip.now_ps
-    final, iterations = program_block(t0, targets, tol_us, 60, progress)
-    ok = np.abs(final - targets) <= tol_us
+    report = write_verify(t0, np.arange(n)[:, None], np.arange(m)[None, :], targets, scheme="incremental",
+                          tolerance_us=tol_us, max_pulses=100, progress=progress)
+    final = report.final_us.reshape(n, m)
+    summary = report.summary
+    iterations = summary.n_iterations
     lines.append(f"programmed {n}x{m} cells of tile 0 to 4 levels {np.round(levels, 1).tolist()} uS "
-                 f"(+-{tol_us:.2f} uS) in {iterations} verify iterations, {(chip.now_ps - start_ps) / 1e6:,.1f} us "
-                 f"simulated: {ok.mean():.1%} within tolerance, RMS error {np.sqrt(np.mean((final - targets) ** 2)):.3f} uS")
+                 f"(+-{tol_us:.2f} uS) with the NeuRRAM incremental-step scheme: {summary.convergence_rate:.1%} "
+                 f"converged, {summary.mean_pulses:.1f} pulses per cell, RMS error {summary.rmse_us:.3f} uS, "
+                 f"{(chip.now_ps - start_ps) / 1e6:,.1f} us simulated in {iterations} verify iterations")
 
     # MVMs on several tiles at once, as concurrent SimPy processes.
     rng = np.random.default_rng(seed)
