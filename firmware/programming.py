@@ -178,7 +178,8 @@ def _cells(tile, rows: Any, cols: Any, targets_us: Any) -> tuple[np.ndarray, np.
 
 def write_verify(tile, rows: Any, cols: Any, targets_us: Any, scheme: str | PulseScheme = "incremental", *,
                  tolerance_us: float = 1.0, max_pulses: int = 100, n_reads: int = 1,
-                 unresponsive_pulses: int | None = 20, range_us: float | None = None,
+                 unresponsive_pulses: int | None = 20, unresponsive_spread_us: float | None = None,
+                 range_us: float | None = None,
                  check_range: bool = True, chunk_cells: int | None = None, progress: bool = False,
                  scheme_options: dict | None = None) -> WriteVerifyReport:
     """Program cells (*rows*, *cols*, numpy broadcasting) of *tile* to ``targets_us ± tolerance_us``.
@@ -188,7 +189,10 @@ def write_verify(tile, rows: Any, cols: Any, targets_us: Any, scheme: str | Puls
     all pending cells (the mean of *n_reads* Reads if more) and one Pulse command per polarity the
     scheme asks for. A cell stops after *max_pulses* pulses, when the scheme gives it up, or when it is
     more than 3 tolerances off and *unresponsive_pulses* pulses brought it no closer to its target by
-    more than the tolerance (a stuck cell; None disables that check). Targets must lie inside the device's nominal range (``check_range``).
+    more than the tolerance (a stuck cell; None disables that check). With *unresponsive_spread_us*,
+    such a cell counts as unresponsive only if, in addition, every read over those pulses stayed within
+    that distance of the window's first read: a stuck cell does not move, whereas a working cell that
+    keeps stepping over its window does (it goes on until *max_pulses*). Targets must lie inside the device's nominal range (``check_range``).
     *chunk_cells* programs the cells in consecutive chunks of that many, each to completion (for
     hardware that pulses one cell at a time, so that a cell is verified soon after its pulse rather
     than after a pass over the whole set; None: all cells at once). *progress* shows a tqdm bar on stderr.
@@ -231,6 +235,7 @@ def write_verify(tile, rows: Any, cols: Any, targets_us: Any, scheme: str | Puls
     final = np.full(n, np.nan)
     ref_g = np.full(n, np.nan)  # read at the start of the cell's current stall window
     ref_n = np.zeros(n, np.int64)  # its pulse count then
+    moved = np.zeros(n, bool)  # a read in the current stall window left ref_g by more than unresponsive_spread_us
     settle = getattr(scheme, "settle_batches", None)
     rounds = max(int(getattr(scheme, "settle_rounds", 1)), 1) if settle else 1
     iterations = 0
@@ -274,6 +279,8 @@ def write_verify(tile, rows: Any, cols: Any, targets_us: Any, scheme: str | Puls
                 final[active] = g
                 fresh = np.isnan(ref_g[active])
                 ref_g[active[fresh]] = g[fresh]
+                if unresponsive_spread_us is not None:
+                    moved[active] |= np.abs(g - ref_g[active]) > unresponsive_spread_us
                 ok = np.abs(g - t[active]) <= tolerance_us
                 if ok.any():
                     status[active[ok]] = CONVERGED
@@ -288,6 +295,9 @@ def write_verify(tile, rows: Any, cols: Any, targets_us: Any, scheme: str | Puls
                         a, ga, ta = active[due], g[due], t[active[due]]
                         toward = np.abs(ref_g[a] - ta) - np.abs(ga - ta)  # net progress towards the target
                         dead_due = (toward <= tolerance_us) & (np.abs(ga - ta) > 3 * tolerance_us)
+                        if unresponsive_spread_us is not None:
+                            dead_due &= ~moved[a]
+                            moved[a] = False
                         dead = np.zeros(active.size, bool)
                         dead[np.flatnonzero(due)[dead_due]] = True
                         ref_g[a], ref_n[a] = ga, n_pulses[a]

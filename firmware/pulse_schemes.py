@@ -343,7 +343,7 @@ class GateSet:
                  fine_window_us: float | None = None, reset_margin_us: float | None = None,
                  reset_margin_rel: float = 0.2,
                  denoise_pulses: int = 7, denoise_below_v: float = 0.1, settle_rounds: int = 3,
-                 unformed_below_us: float | None = None) -> None:
+                 unformed_below_us: float | None = None, denoise_within_us: float | None = None) -> None:
         self.v_set_v = v_set_v
         self.width_ps = width_ps
         self.approach = approach
@@ -354,6 +354,7 @@ class GateSet:
         self.denoise_below_v = denoise_below_v
         self.settle_rounds = settle_rounds if denoise_pulses > 0 else 1
         self.unformed_below_us = unformed_below_us
+        self.denoise_within_us = denoise_within_us
 
     def start(self, ctx: SchemeContext) -> None:
         n = ctx.n_cells
@@ -448,8 +449,13 @@ class GateSet:
             self._req[down] = v
             self._kind[down] = 2
             batches.append(PulseBatch(down, False, v, self._width, ctx.v_gate_max_v))
-        if getattr(ctx, "round", 0) >= 1 and self.denoise_pulses:
-            batches += self.settle_batches(cells, ctx)
+        if self.denoise_pulses:
+            if getattr(ctx, "round", 0) >= 1 or self.denoise_within_us is None:
+                calm = cells
+            else:
+                calm = cells[np.abs(g_us - target) <= self.denoise_within_us]
+            if calm.size:
+                batches += self.settle_batches(calm, ctx)
         return batches
 
     def settle_batches(self, cells: np.ndarray, ctx: SchemeContext) -> list[PulseBatch]:

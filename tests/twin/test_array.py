@@ -80,3 +80,17 @@ def test_read_noise_has_the_model_spread():
     values = chip.execute(Read(0, cells, cells)).values  # the same cell read 4,000 times
     assert np.std(values) == pytest.approx(0.5, rel=0.1)
     assert np.mean(values) == pytest.approx(chip.tiles[0].array.conductance_us(chip.now_ps)[0, 0], abs=0.05)
+
+
+def test_small_adc_path_is_bit_identical_to_the_kernel():
+    from twin.converters import AdcBank
+    from twin.physics import converters
+
+    spec = _spec(("    i_mvm_range_ua: [-64.0, 64.0]", "    i_mvm_range_ua: [-64.0, 64.0]\n    offset_ua: 0.3\n"
+                                                        "    gain_error: 0.01\n    noise_ua: 0.2"))
+    bank = AdcBank(spec.tile.adc, np.random.default_rng(0))
+    i_ua = np.random.default_rng(1).uniform(-80, 80, 50)
+    noise = np.random.default_rng(0).standard_normal(50)
+    small, n_small = bank.convert(i_ua, (-64.0, 64.0))
+    _, big, n_big = converters.adc_convert(i_ua, 8, -64.0, 64.0, 0.3, 0.01, 0.2, noise)
+    assert small.tobytes() == big.tobytes() and n_small == n_big > 0
