@@ -330,11 +330,15 @@ class GateSet:
     threshold offset learned from the RESETs so far. Unformed cells
     (below *unformed_below_us*) first get a forming SET at the datasheet's forming voltage.
 
-    Denoising: once a cell converged, *denoise_pulses* sub-threshold RESET pulses (*denoise_below_v*
-    under the RESET threshold) calm its fluctuation and it is verified again (``settle_batches``).
-    Cells that left the window are re-programmed in the next round (*settle_rounds* at most); in those
-    rounds every programming pulse is followed by the denoising pulses, so that the verify reads see
-    the calmed cell.
+    Denoising: every programming pulse re-creates the cell's fluctuating filament (telegraph noise of
+    up to several µS peak-to-peak, frozen over the µs between a pulse and its verify because the
+    dwell time is ~10 ms, so averaging back-to-back reads does not remove it). So every programming
+    pulse of a cell within *denoise_within_us* of its target (None: every pulse) is followed by
+    *denoise_pulses* sub-threshold RESET pulses (*denoise_below_v* under the RESET threshold) and the
+    verify read sees the calmed cell; far from the target a coarse step does not need that. Once a
+    cell converged, the same pulses are applied once more and it is verified again
+    (``settle_batches``); cells that left the window are re-programmed in the next round
+    (*settle_rounds* at most), with denoising after every pulse.
     """
 
     name = "gate_set"
@@ -342,7 +346,7 @@ class GateSet:
     def __init__(self, v_set_v: float = 1.8, width_ps: int = 1_000_000, approach: float = 0.85,
                  fine_window_us: float | None = None, reset_margin_us: float | None = None,
                  reset_margin_rel: float = 0.2,
-                 denoise_pulses: int = 7, denoise_below_v: float = 0.1, settle_rounds: int = 3,
+                 denoise_pulses: int = 12, denoise_below_v: float = 0.1, settle_rounds: int = 5,
                  unformed_below_us: float | None = None, denoise_within_us: float | None = None) -> None:
         self.v_set_v = v_set_v
         self.width_ps = width_ps
