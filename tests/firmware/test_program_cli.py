@@ -32,3 +32,14 @@ def test_program_plot(tmp_path):
     out = tmp_path / "p.png"
     assert main(["program", "--spec", "kim2021", "--size", "8", "--quiet", "--plot", str(out)]) == 0
     assert out.stat().st_size > 1000
+
+
+def test_program_plot_many_levels_pools_the_deviations(tmp_path):
+    """With thousands of levels the per-level histograms would be hairlines: the deviations are pooled."""
+    pytest.importorskip("matplotlib")
+    from firmware.plots import MAX_LEVELS_DRAWN
+
+    out = tmp_path / "many.png"
+    assert main(["program", "--spec", "kim2021", "--levels", str(4 * MAX_LEVELS_DRAWN), "--size", "8", "--quiet",
+                 "--plot", str(out)]) == 0
+    assert out.stat().st_size > 1000

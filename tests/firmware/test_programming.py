@@ -8,21 +8,10 @@ from firmware.driver import open_chip
 from firmware.programming import CONVERGED, STATUS, UNRESPONSIVE, write_verify
 from firmware.pulse_schemes import IncrementalStep
 
-from memtwin_testing import CHIPSPECS, ROOT
+from memtwin_testing import CHIPSPECS, ROOT, bench_module, block
 
 
-def bench_module(name):
-    """Import bench/<name>.py (the reproduction scripts are not a package)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _block(n):
-    return np.arange(n)[:, None], np.arange(n)[None, :]
+_block = block
 
 
 def test_default_chip_block_converges_and_the_report_adds_up():

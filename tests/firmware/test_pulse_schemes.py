@@ -9,21 +9,10 @@ from firmware.pulse_schemes import (SCHEMES, Feedforward, FunctionScheme, GateSe
                                     ResetVoltage, SchemeContext, make_scheme)
 from firmware.quantize import device_levels, uniform_levels
 
-from memtwin_testing import ROOT
+from memtwin_testing import ROOT, bench_module, block
 
 
-def bench_module(name):
-    """Import bench/<name>.py (the reproduction scripts are not a package)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _block(n):
-    return np.arange(n)[:, None], np.arange(n)[None, :]
+_block = block
 
 
 def test_every_scheme_follows_the_protocol():

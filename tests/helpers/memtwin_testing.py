@@ -14,3 +14,20 @@ def chip_state(chip) -> tuple:
     return (chip.now_ps, len(chip.ledger), len(chip.trace), chip._next_index,
             tuple(t.array.conductance_us(chip.now_ps).tobytes() for t in chip.tiles),
             tuple(repr(t.settings) for t in chip.tiles))
+
+
+def bench_module(name: str):
+    """Import bench/<name>.py (the benchmark and reproduction scripts are not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def block(n: int):
+    """Row and column indices of the n x n block at the origin, ready to broadcast."""
+    import numpy as np
+
+    return np.arange(n)[:, None], np.arange(n)[None, :]

@@ -39,6 +39,17 @@ def register_device_model(name: str):
     return add
 
 
+def check_conductance_bounds(params: Any) -> list[tuple[str, str]]:
+    """Cross-field rules every model's ``g_min_us``, ``g_max_us`` and ``g_init_us`` obey."""
+    problems = []
+    if params.g_min_us >= params.g_max_us:
+        problems.append(("g_max_us", f"must be > g_min_us ({params.g_min_us:g}), not {params.g_max_us:g}"))
+    if not params.g_min_us <= params.g_init_us <= params.g_max_us:
+        problems.append(("g_init_us", f"must be in [g_min_us, g_max_us] = [{params.g_min_us:g}, "
+                                      f"{params.g_max_us:g}], not {params.g_init_us:g}"))
+    return problems
+
+
 class DeviceModel(ABC):
     """The cells of one tile.
 

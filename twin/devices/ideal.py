@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twin.devices.base import DeviceModel, register_device_model
+from twin.devices.base import DeviceModel, check_conductance_bounds, register_device_model
 from twin.spec.fields import spec_field
 
 
@@ -36,11 +36,7 @@ class IdealParams:
 
     def check(self) -> list[tuple[str, str]]:
         """Cross-field rules: a list of (field, message) for every violation."""
-        problems = []
-        if self.g_min_us >= self.g_max_us:
-            problems.append(("g_max_us", f"must be > g_min_us ({self.g_min_us:g}), not {self.g_max_us:g}"))
-        if not self.g_min_us <= self.g_init_us <= self.g_max_us:
-            problems.append(("g_init_us", f"must be in [g_min_us, g_max_us] = [{self.g_min_us:g}, {self.g_max_us:g}], not {self.g_init_us:g}"))
+        problems = check_conductance_bounds(self)
         return problems
 
 

@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-from twin.devices.base import DeviceModel, register_device_model
+from twin.devices.base import DeviceModel, check_conductance_bounds, register_device_model
 from twin.physics import device as device_kernels
 from twin.physics import read as read_kernels
 from twin.physics import relaxation as relaxation_kernels
@@ -139,11 +139,7 @@ class Rram1T1RParams:
 
     def check(self) -> list[tuple[str, str]]:
         """Cross-field rules: a list of (field, message) for every violation."""
-        problems = []
-        if self.g_min_us >= self.g_max_us:
-            problems.append(("g_max_us", f"must be > g_min_us ({self.g_min_us:g}), not {self.g_max_us:g}"))
-        if not self.g_min_us <= self.g_init_us <= self.g_max_us:
-            problems.append(("g_init_us", f"must be in [g_min_us, g_max_us] = [{self.g_min_us:g}, {self.g_max_us:g}], not {self.g_init_us:g}"))
+        problems = check_conductance_bounds(self)
         if self.p_stuck_low + self.p_stuck_high > 1.0:
             problems.append(("p_stuck_high", f"must be <= 1 - p_stuck_low ({1.0 - self.p_stuck_low:g}), not {self.p_stuck_high:g}"))
         if self.needs_forming and self.v_forming_v < self.v_set_threshold_v:

@@ -28,6 +28,8 @@ import math
 import numba
 import numpy as np
 
+from twin.physics._numerics import relaxed_g_us
+
 UNFORMED = -1
 """``t_prog_ps`` of a cell that has not been formed yet."""
 STUCK_LOW = -2
@@ -53,19 +55,6 @@ def pulse_params(**values: float) -> np.ndarray:
     return np.array([float(values[name]) for name in PULSE_PARAM_NAMES], dtype=np.float64)
 
 
-@numba.njit(cache=True)
-def _relaxed_g_us(g_prog_us, relax_us, t_prog_ps, now_ps, tau_relax_ps, settle_ps):
-    """``g_prog + Δ·(1 − exp(−(t − t_prog)/τ))``; exactly ``g_prog + Δ`` once ``t − t_prog >= settle``."""
-    g = np.float64(g_prog_us)
-    d = np.float64(relax_us)
-    if t_prog_ps < 0 or d == 0.0:
-        return g
-    dt = now_ps - t_prog_ps
-    if dt <= 0:
-        return g
-    if dt >= settle_ps:
-        return g + d
-    return g + d * (1.0 - math.exp(-np.float64(dt) / tau_relax_ps))
 
 
 @numba.njit(cache=True)
@@ -111,7 +100,7 @@ def _pulse_range(lo, hi, idx, is_set, v_pulse_v, width_ps, v_gate_v, now_ps,
     for i in range(lo, hi):
         c = idx[i]
         tp = t_prog_ps[c]
-        g0 = _relaxed_g_us(g_prog_us[c], relax_us[c], tp, now_ps, tau_relax_ps, settle_ps)
+        g0 = relaxed_g_us(g_prog_us[c], relax_us[c], tp, now_ps, tau_relax_ps, settle_ps)
         gmin = np.float64(g_min_us[c])
         gmax = np.float64(g_max_us[c])
         v = v_pulse_v[i]

@@ -9,26 +9,13 @@ The conductance is a pure function of the stored state and the time, so evaluati
 often never changes a result.
 """
 
-import math
 
 import numba
 import numpy as np
 
+from twin.physics._numerics import relaxed_g_us
 
-@numba.njit(cache=True)
-def _relaxed_g_us(g_prog_us, relax_us, t_prog_ps, now_ps, tau_relax_ps, settle_ps):
-    # Same formula as twin.physics.device._relaxed_g_us (kept in both modules: numba's cache
-    # does not track changes to kernels in other files).
-    g = np.float64(g_prog_us)
-    d = np.float64(relax_us)
-    if t_prog_ps < 0 or d == 0.0:
-        return g
-    dt = now_ps - t_prog_ps
-    if dt <= 0:
-        return g
-    if dt >= settle_ps:
-        return g + d
-    return g + d * (1.0 - math.exp(-np.float64(dt) / tau_relax_ps))
+
 
 
 @numba.njit(cache=True, parallel=True)
@@ -43,4 +30,4 @@ def relaxed_conductance_us(g_prog_us, relax_us, t_prog_ps, now_ps, tau_relax_ps,
     for c in numba.prange(g_prog_us.size):
         tp = t_prog_ps[c]
         if tp >= 0 and tp + settle_ps > since_ps:
-            out_us[c] = _relaxed_g_us(g_prog_us[c], relax_us[c], tp, now_ps, tau_relax_ps, settle_ps)
+            out_us[c] = relaxed_g_us(g_prog_us[c], relax_us[c], tp, now_ps, tau_relax_ps, settle_ps)

@@ -6,7 +6,7 @@ from twin.physics.device import STUCK_HIGH, STUCK_LOW, UNFORMED
 
 
 def relaxed_g_us(g_prog_us, relax_us, t_prog_ps, now_ps, tau_relax_ps, settle_ps):
-    """Reference for ``device._relaxed_g_us`` on arrays."""
+    """Reference for ``_numerics.relaxed_g_us`` on arrays."""
     g = g_prog_us.astype(np.float64)
     d = relax_us.astype(np.float64)
     dt = now_ps - t_prog_ps

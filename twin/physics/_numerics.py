@@ -1,0 +1,28 @@
+"""Scalar formulas shared by several kernel modules (the one module kernels may import from others).
+
+numba's cache does not notice when a kernel in another file changes, so shared code lives only here
+and only changes together with a cache clear (``find . -name '*.nbi' -delete``).
+"""
+
+import math
+
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True)
+def relaxed_g_us(g_prog_us, relax_us, t_prog_ps, now_ps, tau_relax_ps, settle_ps):
+    """``g_prog + Δ·(1 − exp(−(t − t_prog)/τ))``; exactly ``g_prog + Δ`` once ``t − t_prog >= settle``.
+
+    Cells with a negative ``t_prog_ps`` (unformed or stuck) and cells with Δ = 0 stay at ``g_prog``.
+    """
+    g = np.float64(g_prog_us)
+    d = np.float64(relax_us)
+    if t_prog_ps < 0 or d == 0.0:
+        return g
+    dt = now_ps - t_prog_ps
+    if dt <= 0:
+        return g
+    if dt >= settle_ps:
+        return g + d
+    return g + d * (1.0 - math.exp(-np.float64(dt) / tau_relax_ps))
