@@ -61,6 +61,32 @@ def test_stuck_cells_are_reported_and_the_loop_ends():
     assert all(c.status == "unresponsive" for c in rep.failed() if not c.converged and c.n_pulses <= 10)
 
 
+def test_unresponsive_spread_flags_only_cells_that_do_not_move():
+    """A working cell that keeps stepping over its window (a SET/RESET ping-pong far above the tolerance)
+    is flagged unresponsive by the no-progress rule alone, but not when unresponsive_spread_us asks that
+    its reads also stayed put; stuck cells are flagged either way."""
+    from firmware.pulse_schemes import FunctionScheme
+
+    text = (CHIPSPECS / "neurram2022.yaml").read_text().replace("p_stuck_low: 0.001", "p_stuck_low: 0.5")
+    targets = np.full((8, 8), 20.0)
+
+    def ping_pong(g_us, targets_us):  # big steps both ways: moves a lot, never lands within 0.05 uS
+        is_set = g_us < targets_us
+        return is_set, np.where(is_set, 2.0, 2.2)
+
+    out = {}
+    for spread in (None, 3.0):
+        chip = open_chip(twin.loads_spec(text, "stuck.yaml"), seed=0)
+        rep = write_verify(chip.tile(0), *_block(8), targets, FunctionScheme(ping_pong), tolerance_us=0.05,
+                           max_pulses=60, unresponsive_pulses=10, unresponsive_spread_us=spread)
+        stuck = chip.twin.tiles[0].array.model.stuck[:8, :8].ravel() != 0
+        out[spread] = (rep.status == UNRESPONSIVE, stuck)
+    flagged, stuck = out[None]
+    assert np.all(flagged[stuck]) and flagged[~stuck].sum() > 0  # the plain rule also catches moving cells
+    flagged, stuck = out[3.0]
+    assert np.array_equal(flagged, stuck)
+
+
 def test_unreachable_targets_stop_at_max_pulses():
     chip = open_chip("neurram2022", seed=0)
     rep = write_verify(chip.tile(0), [0, 0], [0, 1], [40.0, 40.0], "incremental", tolerance_us=0.01,
