@@ -138,17 +138,35 @@ class Array:
                                         iv_nonlinearity_per_v=a, pair_mode=pair, read_noise_draws=zr,
                                         adc_noise_draws=za, **adc)
         cells_pj = float(res.cell_power_uw.sum() * t_plane_ps * 1e-6)
-        return res.y_ua, cells_pj, {"adc_saturated": int(res.n_adc_saturated)}
+        return res.y_ua, cells_pj, self._mvm_info(cmd, int(res.n_adc_saturated))
+
+    def _mvm_info(self, cmd: Mvm, n_saturated: int) -> dict:
+        """Counts of an MVM: ADC saturations, row drives and the DAC energy they take."""
+        drives = self.dacs.row_drives(cmd.inputs)
+        return {"adc_saturated": n_saturated, "row_drives": drives, "dac_energy_pj": self.dacs.energy_pj(drives)}
 
     def _read_noise_var(self, now_ps: int, window: tuple, v_read_v: float) -> np.ndarray | None:
-        """Read-noise variance of the window's cells (float32, ready for the MVM), cached per array state."""
-        g_true = self.model.conductance_us(now_ps)  # first: it may advance the model's version
-        key = (self.model.version, window, v_read_v)
-        if key != self._var_key:
-            r0, r1, c0, c1 = window
-            var = self.model.read_noise_var_us2(g_true[r0:r1, c0:c1], v_read_v)
+        """Read-noise variance of the window's cells (float32, ready for the MVM), cached per array state and
+        updated only where cells changed when the model can say which."""
+        model = self.model
+        g_true = model.conductance_us(now_ps)  # first: it may advance the model's version
+        key = (model.version, window, v_read_v)
+        if key == self._var_key:
+            return self._var
+        r0, r1, c0, c1 = window
+        old = self._var_key
+        changed = None
+        if old is not None and old[1:] == key[1:] and self._var is not None and hasattr(model, "changed_since"):
+            changed = model.changed_since(old[0])
+        if changed is None:
+            var = model.read_noise_var_us2(g_true[r0:r1, c0:c1], v_read_v)
             self._var = None if var is None else mvm_physics.noise_variance_f32_us2(var)
-            self._var_key = key
+        elif changed.size:
+            rows, cols = np.divmod(changed, model.cols)
+            inside = (rows >= r0) & (rows < r1) & (cols >= c0) & (cols < c1)
+            rows, cols = rows[inside], cols[inside]
+            self._var[rows - r0, cols - c0] = model.read_noise_var_us2(g_true[rows, cols], v_read_v)
+        self._var_key = key
         return self._var
 
     def _mvm_ir_drop(self, cmd: Mvm, g_full: np.ndarray, var: np.ndarray | None, zr, za, t_plane_ps: int,
@@ -183,7 +201,7 @@ class Array:
         else:
             y_ua = est_ua[0]
         cells_pj = float(p_cells_uw.sum() * t_plane_ps * 1e-6)
-        return y_ua, cells_pj, {"adc_saturated": int(n_sat)}
+        return y_ua, cells_pj, self._mvm_info(cmd, int(n_sat))
 
     def _ir_solver(self, g_us: np.ndarray) -> IrDropSolver:
         """The IR-drop solver of this array state (its preconditioner is rebuilt only when the state changed)."""

@@ -55,7 +55,7 @@ class Chip:
 
     Each command costs three SimPy events: its completion event and two timeouts (end of execution,
     end of the result transfer); a blocking ``execute`` on an otherwise idle clock books everything at
-    once and costs none. The host link and the tiles are FIFO servers booked at the simulated
+    once and costs one. The host link and the tiles are FIFO servers booked at the simulated
     time each request is made, which gives exactly the first-come first-served schedule of SimPy
     resources at a fraction of the cost (see docs/architecture.md).
     """
@@ -120,13 +120,26 @@ class Chip:
         env = self.env
         if env.peek() != simpy.core.Infinity:
             event = self.submit(cmd)
-            env.run(until=event)
+            self._step_until(event)
             return event.value
         job = self._issue(cmd, None)
         job.out_start, job.out_end = self.host_link.reserve(job.exec_end, job.bytes_out)
-        if job.out_end > env.now:
-            env.run(until=job.out_end)
+        self._step_until(env.timeout(job.out_end - env.now))
         return self._complete(job)
+
+    def _step_until(self, event: simpy.Event) -> None:
+        """Process events until *event* has been processed.
+
+        Unlike ``env.run(until=...)``, stepping leaves no processed event behind in SimPy's queue (4.1
+        re-queues the event that stopped a run), so an idle clock stays recognizably idle.
+        """
+        env = self.env
+        while not event.processed:
+            if env.peek() == simpy.core.Infinity:
+                raise RuntimeError(f"no events left but {event} was not triggered (a process is waiting forever?)")
+            env.step()
+        if not event.ok:
+            raise event.value
 
     def _issue(self, cmd: Command, done: simpy.Event | None) -> "_Job":
         """Check *cmd*, give it its index, book its transfer in and its tile, and apply its physics."""
@@ -149,7 +162,13 @@ class Chip:
 
     def run(self, until_ps: int | None = None) -> None:
         """Run the clock until nothing is left to do, or until *until_ps*."""
-        self.env.run(until=until_ps)
+        if until_ps is None:
+            self.env.run()
+        elif until_ps > self.env.now:
+            # SimPy stops before the events of instant until_ps, and re-queues its stop event at the head
+            # of the queue; one step discards it (it has no callbacks left) so an idle clock looks idle.
+            self.env.run(until=until_ps)
+            self.env.step()
 
     def _results_ready(self, job: "_Job") -> None:
         """At the end of execution: book the result transfer back to the host."""
@@ -161,7 +180,9 @@ class Chip:
         cmd, plan = job.cmd, job.plan
         e = plan.energy_pj
         # Energy by component, in the order of ledger.COMPONENTS.
-        energy = (job.cells_pj, e.get("dac", 0.0), e.get("adc", 0.0), e.get("controller", 0.0),
+        info = job.info
+        dac_pj = e.get("dac", 0.0) + (info.pop("dac_energy_pj", 0.0) if info else 0.0)
+        energy = (job.cells_pj, dac_pj, e.get("adc", 0.0), e.get("controller", 0.0),
                   self.host_link.energy_pj(job.bytes_in + job.bytes_out),
                   self._p_static_tile_mw * (job.exec_end - job.exec_start) * 1e-3)
         counts = plan.counts

@@ -88,6 +88,10 @@ def _set_cells(cmd: Any, name: str) -> None:
     object.__setattr__(cmd, "cols", cols)
     if rows.shape == cols.shape:
         shape, flat_rows, flat_cols = rows.shape, rows.ravel(), cols.ravel()
+    elif rows.size == 1 and rows.ndim <= 1 and cols.ndim == 1:  # one row, several columns
+        shape, flat_rows, flat_cols = cols.shape, _frozen(np.full(cols.size, rows.item(), dtype=np.int64)), cols
+    elif cols.size == 1 and cols.ndim <= 1 and rows.ndim == 1:  # several rows, one column
+        shape, flat_rows, flat_cols = rows.shape, rows, _frozen(np.full(rows.size, cols.item(), dtype=np.int64))
     else:
         try:
             b_rows, b_cols = np.broadcast_arrays(rows, cols)
@@ -126,7 +130,10 @@ def _check_cells(cmd: Any, spec: ChipSpec, index: int | None, unique: bool) -> N
 def _check_range(cmd: Any, index: int | None, what: str, values: np.ndarray, lo: float, hi: float,
                  unit: str, scale: float = 1.0) -> None:
     """CommandError at the first cell whose *values* fall outside [lo, hi]."""
-    if values.size and lo <= values.min() and values.max() <= hi:
+    if values.size == 1:
+        if lo <= values.item() <= hi:
+            return
+    elif values.size and lo <= values.min() and values.max() <= hi:
         return
     full = values if values.shape == (cmd.cells()[0].size,) else np.broadcast_to(values, cmd.shape).ravel()
     bad = np.flatnonzero((full < lo) | (full > hi))
@@ -185,7 +192,7 @@ class Pulse:
         for what in ("polarity", "v_pulse_v", "width_ps", "v_gate_v"):
             a = getattr(self, what)
             if a.ndim == 0:
-                flat.append(_frozen(np.full(n_cells, a)))
+                flat.append(a.reshape(1) if n_cells == 1 else _frozen(np.full(n_cells, a)))
                 continue
             try:
                 ok = np.broadcast_shapes(a.shape, shape) == shape
@@ -211,10 +218,15 @@ class Pulse:
         _check_tile(self, spec, index)
         _check_cells(self, spec, index, unique=True)
         p = spec.tile.programming
-        _, _, is_set, v, _, _ = self._cells
-        for pol_mask, rng, what in ((is_set, p.v_set_range_v, "SET v_pulse_v"),
-                                    (~is_set, p.v_reset_range_v, "RESET v_pulse_v")):
-            _check_range(self, index, what, np.where(pol_mask, v, rng[0]), rng[0], rng[1], "V")
+        if self.polarity.ndim == 0 and self.v_pulse_v.ndim == 0:  # one polarity and amplitude for all cells
+            rng, what = ((p.v_set_range_v, "SET v_pulse_v") if self.polarity.item()
+                         else (p.v_reset_range_v, "RESET v_pulse_v"))
+            _check_range(self, index, what, self.v_pulse_v, rng[0], rng[1], "V")
+        else:
+            _, _, is_set, v, _, _ = self._cells
+            for pol_mask, rng, what in ((is_set, p.v_set_range_v, "SET v_pulse_v"),
+                                        (~is_set, p.v_reset_range_v, "RESET v_pulse_v")):
+                _check_range(self, index, what, np.where(pol_mask, v, rng[0]), rng[0], rng[1], "V")
         _check_range(self, index, "width_ps", self.width_ps, *p.width_range_ps, "ns", scale=1000.0)
         _check_range(self, index, "v_gate_v", self.v_gate_v, *p.v_gate_range_v, "V")
 

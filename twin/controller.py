@@ -7,6 +7,7 @@ counts behind them. Every formula here is written out in ``docs/timing.md``.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -78,10 +79,6 @@ def pulse_slot_widths_ps(cmd: Pulse, spec: ChipSpec) -> np.ndarray:
     return np.maximum.reduceat(width[order], np.flatnonzero(new_slot))
 
 
-_POPCOUNT = np.array([bin(i).count("1") for i in range(1 << 16)], dtype=np.int64)
-"""Set bits of every 16-bit magnitude (for counting bit-serial row drives)."""
-
-
 class TileController:
     """Plans commands for the tiles of one chip spec."""
 
@@ -90,6 +87,7 @@ class TileController:
         t = spec.tile
         self._decode = Phase("controller", "decode", spec.controller.t_command_ps)
         self._mux = t.adc_mux_ratio
+        self._mvm_timing: dict[tuple, tuple] = {}
 
     def plan(self, cmd, settings=None) -> Plan:
         """The Plan of *cmd* (already checked against the spec)."""
@@ -113,8 +111,9 @@ class TileController:
                       "adc": t.adc.e_convert_pj}
             return Plan((self._decode, Phase("array", "read", duration)), energy,
                         {"rows_driven": 1, "adc_conversions": 1})
-        if rows.size <= 4096 and rows.min() == rows.max():  # one row: its distinct columns, ADCs in parallel
-            rounds = int(np.bincount(np.unique(cols) // self._mux).max())
+        if rows.size <= 512 and len(set(rows.tolist())) == 1:  # one row: its distinct columns, ADCs in parallel
+            per_adc = Counter(c // self._mux for c in set(cols.tolist()))
+            rounds = max(per_adc.values())
             energy = {"controller": self.spec.controller.e_command_pj, "dac": t.dac.e_convert_pj,
                       "adc": rows.size * t.adc.e_convert_pj}
             return Plan((self._decode, Phase("array", "read", t.dac.t_settle_ps + rounds * t.adc.t_convert_ps)),
@@ -144,31 +143,33 @@ class TileController:
         return Plan((self._decode, Phase("array", "pulses", duration)), energy,
                     {"pulse_slots": int(slot_widths.size), "cell_pulses": n_cells})
 
-    def mvm_timing(self, cmd: Mvm) -> tuple[int, int, int, int]:
-        """(planes per vector, output channels, conversion rounds per plane, time per vector in ps)."""
+    def mvm_timing(self, cmd: Mvm) -> tuple[int, int, int, int, int]:
+        """(planes per vector, output channels, conversion rounds per plane, time per vector in ps, MACs per
+        vector); it depends only on the windows, so it is computed once per pair of windows."""
+        windows = cmd.windows(self.spec)
+        timing = self._mvm_timing.get(windows)
+        if timing is None:
+            timing = self._mvm_timing[windows] = self._compute_mvm_timing(*windows)
+        return timing
+
+    def _compute_mvm_timing(self, row_window: tuple[int, int], col_window: tuple[int, int]) -> tuple:
         t = self.spec.tile
-        (r0, r1), (c0, c1) = cmd.windows(self.spec)
+        (r0, r1), (c0, c1) = row_window, col_window
         planes = t.dac.bits - 1 if t.dac.input_mode == "bit_serial" else 1
         channel_cols = np.arange(c0, c1, 2 if t.adc.differential == "analog" else 1)
         rounds = adc_rounds(channel_cols, self._mux)
         t_load = -(-(r1 - r0) // t.dac.count) * t.dac.t_settle_ps
         t_pwm = (2 ** (t.dac.bits - 1) - 1) * t.dac.t_lsb_ps if t.dac.input_mode == "pwm" else 0
         t_vector = planes * (t_load + t_pwm + rounds * t.adc.t_convert_ps)
-        return planes, channel_cols.size, rounds, t_vector
+        return planes, int(channel_cols.size), rounds, t_vector, (r1 - r0) * (c1 - c0)
 
     def _plan_mvm(self, cmd: Mvm) -> Plan:
         t = self.spec.tile
-        planes, channels, rounds, t_vector = self.mvm_timing(cmd)
+        planes, channels, rounds, t_vector, macs_per_vector = self.mvm_timing(cmd)
         n_conv = cmd.batch * planes * channels
-        codes = np.rint(cmd.inputs * (2 ** (t.dac.bits - 1) - 1)).astype(np.int64)
-        if t.dac.input_mode == "bit_serial":  # a row is driven in each plane where its bit is 1
-            row_drives = int(_POPCOUNT[np.abs(codes)].sum())
-        else:
-            row_drives = int(np.count_nonzero(codes))
-        energy = {"controller": self.spec.controller.e_command_pj, "dac": row_drives * t.dac.e_convert_pj,
-                  "adc": n_conv * t.adc.e_convert_pj}
+        # The DAC energy depends on the data (rows actually driven): the array's DacBank counts the drives.
+        energy = {"controller": self.spec.controller.e_command_pj, "adc": n_conv * t.adc.e_convert_pj}
         phases = (self._decode, Phase("array", "mvm", cmd.batch * t_vector))
-        (r0, r1), (c0, c1) = cmd.windows(self.spec)
-        return Plan(phases, energy, {"adc_conversions": n_conv, "row_drives": row_drives, "planes": planes,
+        return Plan(phases, energy, {"adc_conversions": n_conv, "planes": planes,
                                      "conversion_rounds": rounds, "vector_ps": t_vector,
-                                     "macs": cmd.batch * (r1 - r0) * (c1 - c0)})
+                                     "macs": cmd.batch * macs_per_vector})

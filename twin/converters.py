@@ -38,6 +38,22 @@ class DacBank:
         """Signed integer codes ``round(x · code_max)`` of inputs in [-1, 1] (int64)."""
         return np.rint(inputs * self.code_max).astype(np.int64)
 
+    def row_drives(self, inputs: np.ndarray) -> int:
+        """Row drives the inputs take: bit-serial drives a row in every plane where its magnitude bit is 1;
+        PWM and amplitude drive every row with a non-zero code once."""
+        codes = self.codes(inputs)
+        if self.spec.input_mode == "bit_serial":
+            return int(_POPCOUNT[np.abs(codes)].sum())
+        return int(np.count_nonzero(codes))
+
+    def energy_pj(self, row_drives: int) -> float:
+        """Energy of *row_drives* row drives."""
+        return row_drives * self.spec.e_convert_pj
+
+
+_POPCOUNT = np.array([bin(i).count("1") for i in range(1 << 16)], dtype=np.int64)
+"""Set bits of every 16-bit magnitude (for counting bit-serial row drives)."""
+
 
 class AdcBank:
     """Column ADCs: a uniform quantizer over a current range, with offset, gain error and noise."""

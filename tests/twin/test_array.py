@@ -94,3 +94,40 @@ def test_small_adc_path_is_bit_identical_to_the_kernel():
     small, n_small = bank.convert(i_ua, (-64.0, 64.0))
     _, big, n_big = converters.adc_convert(i_ua, 8, -64.0, 64.0, 0.3, 0.01, 0.2, noise)
     assert small.tobytes() == big.tobytes() and n_small == n_big > 0
+
+
+def test_incremental_mvm_caches_equal_a_full_recompute(monkeypatch):
+    """After pulses, reads and relaxation, the cached conductance + telegraph offsets and the cached
+    read-noise variance the MVM uses are exactly what a recompute from scratch gives."""
+    from twin.physics import read as read_kernels
+
+    text = (SPECS / "tiny.yaml").read_text()
+    start, end = text.index("  device:\n"), text.index("  dac:\n")
+    text = text[:start] + "  device:\n    model: rram_1t1r\n" + text[end:]
+    text = text.replace("    rows: 8\n    cols: 8\n", "    rows: 8\n    cols: 8\n").replace("n_tiles: 2", "n_tiles: 1")
+    text = text.replace("    rows: 8\n", "    rows: 32\n").replace("    cols: 8\n", "    cols: 32\n")
+    text = text.replace("    count: 8\n", "    count: 32\n").replace("max_parallel_cells: 4", "max_parallel_cells: 32")
+    chip = twin.build(twin.loads_spec(text, "rram.yaml"), seed=4)
+    rng = np.random.default_rng(0)
+    model = chip.tiles[0].array.model
+    calls = []
+    original = read_kernels.telegraph_offsets_at_us
+    monkeypatch.setattr(read_kernels, "telegraph_offsets_at_us", lambda idx, *a: (calls.append(idx.size), original(idx, *a)))
+    for step in range(12):
+        rows, cols = rng.integers(0, 32, 3), rng.permutation(32)[:3]
+        chip.execute(Pulse(0, rows, cols, "set", 1.6, 1_000_000, 2.0))
+        chip.execute(Read(0, rows[:1], cols[:1]))
+        chip.execute(Mvm(0, rng.uniform(-1, 1, (2, 32))))
+        now = chip.now_ps
+        cached = model.conductance_with_telegraph_us(now)  # brings the caches to now, incrementally
+        g = model.conductance_us(now).reshape(-1)
+        fresh = np.empty(g.size)
+        p = model.params
+        read_kernels.telegraph_offsets_us(g, model.rtn_level, p.rtn_amp_us, p.rtn_exponent, p.g_max_us, fresh)
+        assert model._rtn_offsets.tobytes() == fresh.tobytes()
+        assert cached.tobytes() == (g + fresh).tobytes()
+        array = chip.tiles[0].array
+        var = array._read_noise_var(now, (0, 32, 0, 32), 0.2)
+        full = np.asarray(model.read_noise_var_us2(model.conductance_us(now), 0.2), dtype=np.float32)
+        assert var.tobytes() == full.tobytes()
+    assert len(calls) > 10  # the incremental path ran

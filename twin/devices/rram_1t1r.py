@@ -149,6 +149,11 @@ class Rram1T1RParams:
         return problems
 
 
+_NO_CELLS = np.empty(0, dtype=np.int64)
+
+_CHANGE_HISTORY = 8
+"""Versions whose changed cells are remembered (see Rram1T1R.changed_since)."""
+
 _THINNING_MAX_P = 0.05
 """Above this bound on the flip probability, whole-array telegraph updates draw one uniform per cell."""
 
@@ -258,6 +263,8 @@ class Rram1T1R(DeviceModel):
         self._relaxing = False
         self._pulsed_since_eval = False
         self._version = 0
+        self._changes: list[tuple[int, np.ndarray]] = []
+        """(version, cells changed in it) for the last few versions, for incremental caches."""
         # Generators used per pulse, looked up once (creating one does not advance any stream).
         self._rng_c2c = rng["c2c"] if effects.cycle_noise else None
         self._rng_relaxation = rng["relaxation"] if effects.relaxation else None
@@ -284,19 +291,41 @@ class Rram1T1R(DeviceModel):
         if (self._relaxing and (now_ps != self._t_eval_ps or self._pulsed_since_eval)) or now_ps < self._t_eval_ps:
             since = self._t_eval_ps if now_ps >= self._t_eval_ps else _FAR_PAST_PS
             p = self.params
-            device_kernels.run_kernel(relaxation_kernels.relaxed_conductance_us, self.g_us.size,
-                                      self.g_prog_us, self.relax_us, self.t_prog_ps, now_ps,
-                                      float(p.tau_relax_ps), self._settle_ps, since, self.g_us)
+            changed = np.empty(self.g_us.size, dtype=np.int64)
+            n = relaxation_kernels.relaxed_conductance_us(self.g_prog_us, self.relax_us, self.t_prog_ps, now_ps,
+                                                          float(p.tau_relax_ps), self._settle_ps, since, self.g_us,
+                                                          changed)
             self._t_eval_ps = now_ps
             self._pulsed_since_eval = False
             self._relaxing = now_ps - self._t_last_prog_ps < self._settle_ps
-            self._version += 1
+            self._bump_version(changed[:n])
         return self.g_us.reshape(self.rows, self.cols)
 
     @property
     def version(self) -> int:
         """Bumped by every ``apply_pulses`` call and by every ``conductance_us`` call that moved relaxing cells."""
         return self._version
+
+    def _bump_version(self, changed: np.ndarray) -> None:
+        """A new version in which the cells *changed* (flat indices) may have a new conductance."""
+        self._version += 1
+        history = self._changes
+        history.append((self._version, changed))
+        while len(history) > _CHANGE_HISTORY:
+            history.pop(0)
+
+    def changed_since(self, version: int) -> np.ndarray | None:
+        """Flat indices of the cells whose conductance may have changed after *version* (with repeats),
+        or None when that is no longer known or is most of the array (recompute everything)."""
+        if version == self._version:
+            return np.empty(0, dtype=np.int64)
+        parts = [idx for v, idx in self._changes if v > version]
+        if not self._changes or self._changes[0][0] > version + 1 or not parts:
+            return None
+        total = sum(p.size for p in parts)
+        if total > self.g_us.size // 4:
+            return None
+        return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
     @property
     def formed(self) -> np.ndarray:
@@ -338,7 +367,7 @@ class Rram1T1R(DeviceModel):
             if now_ps < self._t_eval_ps:  # pulses dated before the last evaluation: recompute everything next time
                 self._t_eval_ps = _FAR_PAST_PS
             self._t_last_prog_ps = max(self._t_last_prog_ps, now_ps)
-        self._version += 1
+        self._bump_version(idx.copy())
         return energy_pj
 
     # --- reading ---------------------------------------------------------------------------------
@@ -365,7 +394,9 @@ class Rram1T1R(DeviceModel):
         out = np.empty(idx.size)
         read_kernels.telegraph_us(idx, now_ps, self._rtn_all_ps, g_all[idx], self.rtn_level, self.t_rtn_ps,
                                   self.rtn_tau_ps, u, p.rtn_amp_us, p.rtn_exponent, p.g_max_us, out)
-        self._rtn_offsets_key = None  # some fluctuators moved
+        if self._rtn_offsets is not None:  # keep the whole-array caches right for these cells
+            read_kernels.telegraph_offsets_at_us(idx, g_all, self.rtn_level, p.rtn_amp_us, p.rtn_exponent,
+                                                 p.g_max_us, self._rtn_offsets, self._g_rtn_us)
         return out
 
     def conductance_with_telegraph_us(self, now_ps: int) -> np.ndarray:
@@ -390,6 +421,7 @@ class Rram1T1R(DeviceModel):
         dt_max = max(now_ps - self._rtn_all_ps, 0)  # every fluctuator was evaluated at or after _rtn_all_ps
         p_bound = 0.5 * (1.0 - math.exp(-2.0 * dt_max / self._rtn_tau_split_ps))
         valid = self._rtn_offsets_key == self._version
+        moved = _NO_CELLS
         if p_bound > _THINNING_MAX_P or self._rtn_offsets is None:
             out = np.empty(n)
             u = r.random(n)
@@ -405,14 +437,19 @@ class Rram1T1R(DeviceModel):
             n_flipped = read_kernels.telegraph_step_all(now_ps, self._rtn_all_ps, self._rtn_tau_split_ps, p_bound,
                                                         candidates, u_candidates, u_fast, self.rtn_level,
                                                         self.t_rtn_ps, self.rtn_tau_ps, flipped)
+            moved = flipped[:n_flipped]
             if valid:
-                moved = flipped[:n_flipped]
                 self._rtn_offsets[moved] *= -1.0
                 self._g_rtn_us[moved] = g_all[moved] + self._rtn_offsets[moved]
         if not valid and self._rtn_offsets is not None and p_bound <= _THINNING_MAX_P:
-            read_kernels.telegraph_offsets_us(g_all, self.rtn_level, p.rtn_amp_us, p.rtn_exponent, p.g_max_us,
-                                              self._rtn_offsets)
-            np.add(g_all, self._rtn_offsets, out=self._g_rtn_us)
+            changed = None if self._rtn_offsets_key is None else self.changed_since(self._rtn_offsets_key)
+            if changed is None:
+                read_kernels.telegraph_offsets_us(g_all, self.rtn_level, p.rtn_amp_us, p.rtn_exponent, p.g_max_us,
+                                                  self._rtn_offsets)
+                np.add(g_all, self._rtn_offsets, out=self._g_rtn_us)
+            else:  # only the cells whose conductance changed or whose fluctuator flipped since the caches were made
+                read_kernels.telegraph_offsets_at_us(np.concatenate((changed, moved)), g_all, self.rtn_level, p.rtn_amp_us, p.rtn_exponent,
+                                                     p.g_max_us, self._rtn_offsets, self._g_rtn_us)
         self._rtn_all_ps = now_ps
         self._rtn_offsets_key = self._version
         return self._rtn_offsets

@@ -30,6 +30,14 @@ def read_noise_var_us2(g_us, noise_abs_us, noise_rel, out_us2):
 
 
 @numba.njit(cache=True)
+def _offset_one(g_us, lvl, amp_us, exponent, g_ref_us):
+    """``½·A(g)·level`` of one cell, µS."""
+    if lvl == 0.0 or g_us <= 0.0:
+        return 0.0
+    return 0.5 * amp_us * (g_us / g_ref_us) ** exponent * lvl
+
+
+@numba.njit(cache=True)
 def _step_one(c, u, now_ps, t_floor_ps, g_us, rtn_level, t_rtn_ps, rtn_tau_ps, amp_us, exponent, g_ref_us):
     """Advance cell *c*'s fluctuator to *now_ps* with uniform draw *u*; return its offset, µS.
 
@@ -43,9 +51,7 @@ def _step_one(c, u, now_ps, t_floor_ps, g_us, rtn_level, t_rtn_ps, rtn_tau_ps, a
             lvl = -lvl
             rtn_level[c] = np.float32(lvl)
         t_rtn_ps[c] = now_ps
-    if lvl == 0.0 or g_us <= 0.0:
-        return 0.0
-    return 0.5 * amp_us * (g_us / g_ref_us) ** exponent * lvl
+    return _offset_one(g_us, lvl, amp_us, exponent, g_ref_us)
 
 
 @numba.njit(cache=True)
@@ -75,11 +81,17 @@ def telegraph_all_us(now_ps, t_floor_ps, g_us, rtn_level, t_rtn_ps, rtn_tau_ps, 
 def telegraph_offsets_us(g_us, rtn_level, amp_us, exponent, g_ref_us, out_us):
     """Telegraph offsets ``½·A(g)·level`` of every cell (flat arrays) without advancing any fluctuator."""
     for c in range(g_us.size):
-        lvl = np.float64(rtn_level[c])
-        if lvl == 0.0 or g_us[c] <= 0.0:
-            out_us[c] = 0.0
-        else:
-            out_us[c] = 0.5 * amp_us * (g_us[c] / g_ref_us) ** exponent * lvl
+        out_us[c] = _offset_one(g_us[c], np.float64(rtn_level[c]), amp_us, exponent, g_ref_us)
+
+
+@numba.njit(cache=True)
+def telegraph_offsets_at_us(idx, g_us, rtn_level, amp_us, exponent, g_ref_us, offsets_us, g_rtn_us):
+    """Recompute the offsets of cells *idx* (and conductance + offset) in the whole-array caches, in place."""
+    for k in range(idx.size):
+        c = idx[k]
+        off = _offset_one(g_us[c], np.float64(rtn_level[c]), amp_us, exponent, g_ref_us)
+        offsets_us[c] = off
+        g_rtn_us[c] = g_us[c] + off
 
 
 @numba.njit(cache=True)
