@@ -67,8 +67,11 @@ def _float_array(cmd: str, name: str, value: Any, tile: Any) -> np.ndarray:
         arr = np.array(value, dtype=np.float64)
     except (TypeError, ValueError):
         raise CommandError(cmd, f"{name} must be numbers, not {value!r}", tile=tile) from None
-    if not np.all(np.isfinite(arr)):
-        raise CommandError(cmd, f"{name} must be finite numbers, not {np.array2string(arr.ravel()[:4])}", tile=tile)
+    if arr.size and not np.isfinite(np.abs(arr).max() if arr.size > 64 else arr).all():  # max is NaN/inf if any is
+        flat = arr.ravel()
+        k = int(np.flatnonzero(~np.isfinite(flat))[0])
+        where = f" (element {k})" if flat.size > 1 else ""
+        raise CommandError(cmd, f"{name} must be finite numbers, not {flat[k]}{where}", tile=tile)
     arr.setflags(write=False)
     return arr
 

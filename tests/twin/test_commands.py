@@ -27,7 +27,7 @@ BAD = [
     (lambda: Pulse(0, [0], [4], "set", 2.0, 100_000, 9.0),
      "Pulse #1 tile 0 row 0 col 4: v_gate_v must be in [0.5, 5] V, not 9"),
     (lambda: Pulse(0, [0], [4], "sett", 2.0, 100_000, 2.0), "Pulse tile 0: polarity must be 'set' or 'reset', not 'sett'"),
-    (lambda: Pulse(0, [0], [4], "set", float("nan"), 100_000, 2.0), "Pulse tile 0: v_pulse_v must be finite numbers, not [nan]"),
+    (lambda: Pulse(0, [0], [4], "set", float("nan"), 100_000, 2.0), "Pulse tile 0: v_pulse_v must be finite numbers, not nan"),
     (lambda: Mvm(0, np.zeros(7)), "Mvm #1 tile 0: inputs must have 8 values per vector (row_window 0..8), not 7"),
     (lambda: Mvm(0, np.r_[np.zeros(7), 1.5]), "Mvm #1 tile 0 vector 0 row 7: inputs must be in [-1, 1], not 1.5"),
     (lambda: Mvm(0, np.zeros(4), row_window=(6, 10)), "Mvm #1 tile 0: row_window must satisfy 0 <= start < stop <= 8, not (6, 10)"),
