@@ -116,8 +116,11 @@ class TileController:
             # one row: its distinct columns, ADCs in parallel
             if small:
                 rounds = max(Counter(c // self._mux for c in set(cols.tolist())).values())
-            else:
-                rounds = int(np.bincount(np.unique(cols) // self._mux).max())
+            else:  # mark the distinct columns, count them per ADC (column c is served by ADC c // mux)
+                n_adc = -(-t.array.cols // self._mux)
+                mask = np.zeros(n_adc * self._mux, dtype=bool)
+                mask[cols] = True
+                rounds = int(mask.reshape(n_adc, self._mux).sum(axis=1).max())
             energy = {"controller": self.spec.controller.e_command_pj, "dac": t.dac.e_convert_pj,
                       "adc": rows.size * t.adc.e_convert_pj}
             return Plan((self._decode, Phase("array", "read", t.dac.t_settle_ps + rounds * t.adc.t_convert_ps)),

@@ -154,7 +154,7 @@ _NO_CELLS = np.empty(0, dtype=np.int64)
 _CHANGE_HISTORY = 8
 """Versions whose changed cells are remembered (see Rram1T1R.changed_since)."""
 
-_THINNING_MAX_P = 0.05
+_THINNING_MAX_P = 0.25
 """Above this bound on the flip probability, whole-array telegraph updates draw one uniform per cell."""
 
 
