@@ -177,23 +177,26 @@ class Chip:
 
     def _complete(self, job: "_Job") -> Result:
         """Results are at the host: charge energy, record the trace, deliver the Result."""
-        cmd, plan = job.cmd, job.plan
+        cmd, plan, info = job.cmd, job.plan, job.info
         e = plan.energy_pj
+        dac_pj = e.get("dac", 0.0)
+        saturated = 0
+        if info:
+            dac_pj += info.pop("dac_energy_pj", 0.0)
+            saturated = info.get("adc_saturated", 0)
         # Energy by component, in the order of ledger.COMPONENTS.
-        info = job.info
-        dac_pj = e.get("dac", 0.0) + (info.pop("dac_energy_pj", 0.0) if info else 0.0)
         energy = (job.cells_pj, dac_pj, e.get("adc", 0.0), e.get("controller", 0.0),
                   self.host_link.energy_pj(job.bytes_in + job.bytes_out),
                   self._p_static_tile_mw * (job.exec_end - job.exec_start) * 1e-3)
         counts = plan.counts
-        self.ledger.record(job.index, job.kind, cmd.tile, job.start, job.out_end, job.exec_start, job.exec_end,
-                           counts.get("macs", 0), cmd.batch if job.kind == "mvm" else 0,
-                           counts.get("adc_conversions", 0), job.info.get("adc_saturated", 0) if job.info else 0,
-                           energy)
-        self.trace.add_command(job.index, cmd.tile, job.kind, (job.in_start, job.in_end), job.exec_start,
-                               plan.phases, (job.out_start, job.out_end))
+        kind = job.kind
+        self.ledger.record(job.index, kind, cmd.tile, job.start, job.out_end, job.exec_start, job.exec_end,
+                           counts.get("macs", 0), cmd.batch if kind == "mvm" else 0, counts.get("adc_conversions", 0),
+                           saturated, energy)
+        self.trace.add_command(job.index, cmd.tile, kind, (job.in_start, job.in_end), job.exec_start, plan.phases,
+                               (job.out_start, job.out_end))
         result = Result(cmd, job.index, job.values, job.start, job.out_end, job.exec_start, job.exec_end,
-                        dict(zip(COMPONENTS, energy)), {**counts, **job.info} if job.info else counts, job.link_seq)
+                        dict(zip(COMPONENTS, energy)), {**counts, **info} if info else counts, job.link_seq)
         for callback in self._listeners:
             callback(result)
         if job.done is not None:

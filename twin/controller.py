@@ -35,11 +35,11 @@ class Plan:
     energy_pj: dict[str, float]
     """Peripheral energy by component (``controller``, ``dac``, ``adc``); cells and static come later."""
     counts: dict[str, int] = field(default_factory=dict)
+    duration_ps: int = field(init=False)
+    """Total execution time on the tile (the sum of the phases)."""
 
-    @property
-    def duration_ps(self) -> int:
-        """Total execution time on the tile."""
-        return sum(p.duration_ps for p in self.phases)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "duration_ps", sum(p.duration_ps for p in self.phases))
 
 
 def adc_rounds(channel_cols: np.ndarray, mux_ratio: int) -> int:
