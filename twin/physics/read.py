@@ -95,28 +95,6 @@ def telegraph_offsets_at_us(idx, g_us, rtn_level, amp_us, exponent, g_ref_us, of
 
 
 @numba.njit(cache=True)
-def telegraph_thinned_flips(candidates, u, p_bound, now_ps, t_floor_ps, rtn_level, t_rtn_ps, rtn_tau_ps, flipped):
-    """Advance the fluctuators of *candidates* to *now_ps* by thinning; write which flipped into *flipped*.
-
-    The caller picks every cell as a candidate independently with probability *p_bound* (an upper bound
-    of every cell's flip probability ``p_c = ½·(1 − exp(−2·Δt_c/τ_c))``); a candidate flips when
-    ``u·p_bound < p_c``, so each cell flips with probability exactly p_c. Cells not picked keep their
-    state (the caller then raises the floor of every cell's last evaluation to *now_ps*).
-    """
-    for k in range(candidates.size):
-        c = candidates[k]
-        dt = now_ps - max(t_rtn_ps[c], t_floor_ps)
-        flip = False
-        if dt > 0:
-            p = 0.5 * (1.0 - math.exp(-2.0 * np.float64(dt) / np.float64(rtn_tau_ps[c])))
-            if u[k] * p_bound < p:
-                rtn_level[c] = -rtn_level[c]
-                flip = True
-            t_rtn_ps[c] = now_ps
-        flipped[k] = flip
-
-
-@numba.njit(cache=True)
 def telegraph_step_all(now_ps, t_floor_ps, tau_split_ps, p_bound, candidates, u_candidates, u_fast, rtn_level,
                        t_rtn_ps, rtn_tau_ps, flipped_out):
     """Advance every fluctuator to *now_ps*; write the indices of those that flipped; return their count.

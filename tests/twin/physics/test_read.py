@@ -64,7 +64,7 @@ def test_telegraph_is_two_level_with_the_markov_flip_probability():
     np.testing.assert_array_equal(out, out2)
 
 
-def test_offsets_and_thinned_flips_match_reference():
+def test_offsets_match_reference():
     rng = np.random.default_rng(5)
     n = 2000
     level, t_rtn, tau = rtn_state(rng, n)
@@ -72,38 +72,7 @@ def test_offsets_and_thinned_flips_match_reference():
     out = np.empty(n)
     read.telegraph_offsets_us(g, level, 1.0, 0.5, 40.0, out)
     np.testing.assert_allclose(out, reference.telegraph_offsets_us(g, level, 1.0, 0.5, 40.0), rtol=1e-12)
-    cands = np.sort(rng.permutation(n)[:300]).astype(np.int64)
-    u = rng.random(cands.size)
-    lv1, t1, lv2, t2 = level.copy(), t_rtn.copy(), level.copy(), t_rtn.copy()
-    flipped = np.empty(cands.size, dtype=bool)
-    read.telegraph_thinned_flips(cands, u, 0.5, 2 * 10**10, 10**9, lv1, t1, tau, flipped)
-    want = reference.telegraph_thinned_flips(cands, u, 0.5, 2 * 10**10, 10**9, lv2, t2, tau)
-    np.testing.assert_array_equal(flipped, want)
-    np.testing.assert_array_equal(lv1, lv2)
-    np.testing.assert_array_equal(t1, t2)
 
-
-def test_thinning_flips_each_cell_with_its_markov_probability():
-    """Whole-array updates by thinning (small steps) and by one draw per cell give the same flip statistics."""
-    from twin.devices.rram_1t1r import _bernoulli_positions
-
-    rng = np.random.default_rng(11)
-    n = 200_000
-    tau = np.exp(rng.normal(np.log(1e9), 1.0, n)).astype(np.float32)
-    dt = 10**7  # 10 us steps: every flip probability is below 1 %
-    p_cell = 0.5 * (1 - np.exp(-2 * dt / tau.astype(np.float64)))
-    p_bound = 0.5 * (1 - np.exp(-2 * dt / float(tau.min())))
-    level = np.ones(n, np.float32)
-    t_rtn = np.zeros(n, np.int64)
-    flips = 0
-    for step in range(1, 21):
-        cands = _bernoulli_positions(rng, n, p_bound)
-        flipped = np.empty(cands.size, dtype=bool)
-        read.telegraph_thinned_flips(cands, rng.random(cands.size), p_bound, step * dt, (step - 1) * dt, level,
-                                     t_rtn, tau, flipped)
-        flips += flipped.sum()
-    expected = 20 * p_cell.sum()
-    assert flips == pytest.approx(expected, rel=4 / np.sqrt(expected))
 
 
 def test_bernoulli_positions_have_the_right_rate():

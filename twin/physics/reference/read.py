@@ -30,16 +30,6 @@ def telegraph_offsets_us(g_us, rtn_level, amp_us, exponent, g_ref_us):
     return np.where((lvl == 0.0) | (g_us <= 0.0), 0.0, off)
 
 
-def telegraph_thinned_flips(candidates, u, p_bound, now_ps, t_floor_ps, rtn_level, t_rtn_ps, rtn_tau_ps):
-    """Reference for ``read.telegraph_thinned_flips``: returns the flipped mask, updates rtn_level and t_rtn_ps."""
-    dt = now_ps - np.maximum(t_rtn_ps[candidates], t_floor_ps)
-    p = 0.5 * (1.0 - np.exp(-2.0 * dt.astype(np.float64) / rtn_tau_ps[candidates].astype(np.float64)))
-    flipped = (dt > 0) & (u * p_bound < p)
-    rtn_level[candidates[flipped]] = -rtn_level[candidates[flipped]]
-    t_rtn_ps[candidates[dt > 0]] = now_ps
-    return flipped
-
-
 def telegraph_step_all(now_ps, t_floor_ps, tau_split_ps, p_bound, candidates, u_candidates, u_fast, rtn_level,
                        t_rtn_ps, rtn_tau_ps):
     """Reference for ``read.telegraph_step_all``: returns the flipped indices (fast cells first, then
