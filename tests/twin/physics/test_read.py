@@ -74,7 +74,6 @@ def test_offsets_match_reference():
     np.testing.assert_allclose(out, reference.telegraph_offsets_us(g, level, 1.0, 0.5, 40.0), rtol=1e-12)
 
 
-
 def test_bernoulli_positions_have_the_right_rate():
     from twin.devices.rram_1t1r import _bernoulli_positions
 
