@@ -29,7 +29,7 @@ class DemoResult:
 def run_demo(spec: str = "default", seed: int = 0, progress: bool = True, trace_path: str | None = None,
              block: int = 32, batch: int = 16) -> DemoResult:
     """Run the demo and return its numbers and printed text."""
-    chip = open_chip(spec, seed=seed, trace_detail=False)
+    chip = open_chip(spec, seed=seed)
     lines = [f"memtwin demo on spec {chip.spec.name!r} (seed {seed}): {chip.n_tiles} tiles of "
              f"{chip.spec.tile.array.rows} x {chip.spec.tile.array.cols}"]
     t0 = chip.tile(0)

@@ -153,14 +153,14 @@ class ChipHandle:
         return self.log
 
 
-def open_chip(spec: str | Path | twin.ChipSpec = "default", seed: int = 0, *, trace_detail: bool = False,
+def open_chip(spec: str | Path | twin.ChipSpec = "default", seed: int = 0, *,
               log: str | Path | None = None) -> ChipHandle:
     """Open a chip built from a bundled spec name, a YAML path, or a loaded ChipSpec.
 
     With *log*, every command is recorded into that JSON Lines file (``docs/logs.md``).
     """
     chip_spec = spec if isinstance(spec, twin.ChipSpec) else twin.load_spec(spec)
-    handle = ChipHandle(twin.build(chip_spec, seed, trace_detail=trace_detail))
+    handle = ChipHandle(twin.build(chip_spec, seed))
     if log is not None:
         from firmware.log import spec_yaml_of
 

@@ -60,7 +60,7 @@ class Chip:
     resources at a fraction of the cost (see docs/architecture.md).
     """
 
-    def __init__(self, spec: ChipSpec, seed: int = 0, trace_detail: bool = False) -> None:
+    def __init__(self, spec: ChipSpec, seed: int = 0) -> None:
         self.spec = spec
         self.seed = seed
         self.env = simpy.Environment()
@@ -68,7 +68,7 @@ class Chip:
         self.rng = ChipRng(seed)
         self.host_link = HostLink(spec.host_link)
         self.ledger = EnergyLedger(spec.p_static_mw)
-        self.trace = Trace(detail=trace_detail)
+        self.trace = Trace()
         self.controller = TileController(spec)
         t = spec.tile
         self.tiles: list[Tile] = [
@@ -252,6 +252,6 @@ class _Job:
         self.link_seq = link_seq
 
 
-def build(spec: ChipSpec, seed: int = 0, trace_detail: bool = False) -> Chip:
+def build(spec: ChipSpec, seed: int = 0) -> Chip:
     """Build a chip from a spec; the same spec and seed always give the same chip."""
-    return Chip(spec, seed, trace_detail)
+    return Chip(spec, seed)

@@ -15,9 +15,7 @@ from typing import Any
 class Trace:
     """Per-command schedules, expanded on demand into (cmd_id, tile, component, phase, start_ps, end_ps)."""
 
-    def __init__(self, detail: bool = False) -> None:
-        self.detail = detail
-        """Reserved for per-slot / per-vector sub-phases (not recorded yet)."""
+    def __init__(self) -> None:
         self._commands: list[tuple] = []
 
     def __len__(self) -> int:
