@@ -41,13 +41,39 @@ def _frozen(arr: np.ndarray) -> np.ndarray:
     return arr
 
 
+_INT64, _UINT64, _FLOAT64 = np.dtype(np.int64), np.dtype(np.uint64), np.dtype(np.float64)
+_SHARED_MAX = 4096
+"""Most arrays each cache below keeps."""
+_INT_SCALARS: dict[int, np.ndarray] = {}
+"""0-d int64 arrays by value, shared by every command given that plain int (they are read-only)."""
+_INT_SINGLES: dict[int, np.ndarray] = {}
+"""Shape (1,) int64 arrays by value, for one-element lists such as ``rows=[3]``."""
+_FLOAT_SCALARS: dict[float, np.ndarray] = {}
+"""0-d float64 arrays by value (never 0.0, which would also serve -0.0)."""
+_IS_SET = {"set": _frozen(np.array(True)), "reset": _frozen(np.array(False))}
+"""A polarity name as the 0-d bool array Pulse stores."""
+
+
+def _shared(cache: dict, key: Any, arr: np.ndarray, max_entries: int = _SHARED_MAX) -> np.ndarray:
+    """Freeze *arr* and keep it in *cache* under *key* (while the cache has room)."""
+    arr.setflags(write=False)
+    if len(cache) < max_entries:
+        cache[key] = arr
+    return arr
+
+
 def _int_array(cmd: str, name: str, value: Any, tile: Any) -> np.ndarray:
-    if isinstance(value, np.ndarray) and value.dtype == np.int64 and not value.flags.writeable:
-        return value  # already converted (e.g. by another command)
-    if type(value) is int:  # fast path for the common scalar
-        return _frozen(np.array(value, dtype=np.int64))
+    if type(value) is int:  # fast paths for the common scalar and one-element list
+        arr = _INT_SCALARS.get(value)
+        return arr if arr is not None else _shared(_INT_SCALARS, value, np.array(value, dtype=np.int64))
     if type(value) is list and len(value) == 1 and type(value[0]) is int:
-        return _frozen(np.array(value, dtype=np.int64))
+        arr = _INT_SINGLES.get(value[0])
+        return arr if arr is not None else _shared(_INT_SINGLES, value[0], np.array(value, dtype=np.int64))
+    if isinstance(value, np.ndarray) and value.dtype == _INT64:
+        if not value.flags.writeable:
+            return value  # already converted (e.g. by another command)
+        if type(value) is np.ndarray:
+            return _frozen(value.astype(np.int64))  # needs only a copy of its own
     arr = np.asarray(value)
     if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or arr.size == 0):
         if arr.dtype.kind == "f" and arr.size and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
@@ -62,62 +88,92 @@ def _int_array(cmd: str, name: str, value: Any, tile: Any) -> np.ndarray:
 
 def _float_array(cmd: str, name: str, value: Any, tile: Any) -> np.ndarray:
     if type(value) in (float, int) and math.isfinite(value):  # fast path for the common scalar
-        return _frozen(np.array(value, dtype=np.float64))
+        arr = _FLOAT_SCALARS.get(value) if value else None
+        return arr if arr is not None else _shared(_FLOAT_SCALARS, value, np.array(value, dtype=np.float64))
     try:
         arr = np.array(value, dtype=np.float64)
     except (TypeError, ValueError):
         raise CommandError(cmd, f"{name} must be numbers, not {value!r}", tile=tile) from None
-    if arr.size and not np.isfinite(np.abs(arr).max() if arr.size > 64 else arr).all():  # max is NaN/inf if any is
-        flat = arr.ravel()
-        k = int(np.flatnonzero(~np.isfinite(flat))[0])
-        where = f" (element {k})" if flat.size > 1 else ""
-        raise CommandError(cmd, f"{name} must be finite numbers, not {flat[k]}{where}", tile=tile)
+    if arr.size and not np.isfinite(arr).all():
+        _raise_not_finite(cmd, name, arr, tile)
     arr.setflags(write=False)
     return arr
 
 
+def _raise_not_finite(cmd: str, name: str, arr: np.ndarray, tile: Any) -> None:
+    """CommandError naming the first NaN or infinite element of *arr*."""
+    flat = arr.ravel()
+    k = int(np.flatnonzero(~np.isfinite(flat))[0])
+    where = f" (element {k})" if flat.size > 1 else ""
+    raise CommandError(cmd, f"{name} must be finite numbers, not {flat[k]}{where}", tile=tile)
+
+
 def _check_tile(cmd: "Command", spec: ChipSpec, index: int | None) -> None:
+    if type(cmd.tile) is int and 0 <= cmd.tile < spec.n_tiles:
+        return
     if not (isinstance(cmd.tile, (int, np.integer)) and not isinstance(cmd.tile, bool)) \
             or not 0 <= cmd.tile < spec.n_tiles:
         raise CommandError(type(cmd).__name__, f"tile must be in [0, {spec.n_tiles - 1}], not {cmd.tile!r}",
                            index=index)
 
 
+_FILLED: dict[tuple[int, int], np.ndarray] = {}
+"""Read-only int64 arrays of one repeated address (the rows of a one-row command), by (size, value)."""
+
+
+def _filled(size: int, value: int) -> np.ndarray:
+    """A read-only int64 array of *size* copies of *value*; shared when small."""
+    arr = _FILLED.get((size, value))
+    if arr is None:
+        arr = np.empty(size, dtype=np.int64)
+        arr.fill(value)
+        if size <= 1024:
+            return _shared(_FILLED, (size, value), arr, max_entries=512)
+        arr.setflags(write=False)
+    return arr
+
+
 def _set_cells(cmd: Any, name: str) -> None:
     """Convert rows and cols, and cache the broadcast cell shape and flat addresses on *cmd*."""
     rows = _int_array(name, "rows", cmd.rows, cmd.tile)
     cols = _int_array(name, "cols", cmd.cols, cmd.tile)
-    object.__setattr__(cmd, "rows", rows)
-    object.__setattr__(cmd, "cols", cols)
     if rows.shape == cols.shape:
-        shape, flat_rows, flat_cols = rows.shape, rows.ravel(), cols.ravel()
+        shape = rows.shape
+        flat_rows, flat_cols = (rows, cols) if rows.ndim == 1 else (rows.ravel(), cols.ravel())
     elif rows.size == 1 and rows.ndim <= 1 and cols.ndim == 1:  # one row, several columns
-        shape, flat_rows, flat_cols = cols.shape, _frozen(np.full(cols.size, rows.item(), dtype=np.int64)), cols
+        shape, flat_rows, flat_cols = cols.shape, _filled(cols.size, rows.item()), cols
     elif cols.size == 1 and cols.ndim <= 1 and rows.ndim == 1:  # several rows, one column
-        shape, flat_rows, flat_cols = rows.shape, rows, _frozen(np.full(rows.size, cols.item(), dtype=np.int64))
+        shape, flat_rows, flat_cols = rows.shape, rows, _filled(rows.size, cols.item())
     else:
         try:
             b_rows, b_cols = np.broadcast_arrays(rows, cols)
         except ValueError:
             raise CommandError(name, f"rows {rows.shape} and cols {cols.shape} do not broadcast", tile=cmd.tile) from None
         shape, flat_rows, flat_cols = b_rows.shape, b_rows.ravel(), b_cols.ravel()
-    object.__setattr__(cmd, "_shape", shape)
-    object.__setattr__(cmd, "_flat", (flat_rows, flat_cols))
+    # Commands are frozen: fields are set through the instance dict while they are built.
+    cmd.__dict__.update(rows=rows, cols=cols, _shape=shape, _flat=(flat_rows, flat_cols))
 
 
-def _addresses(cmd: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Flat rows and cols of the command's cells, in C order of its broadcast shape."""
-    return cmd._flat
+def _in_bounds(addresses: np.ndarray, n: int) -> bool:
+    """Whether every one of *addresses* is in [0, n)."""
+    if addresses.size == 1:
+        return 0 <= addresses.item() < n
+    if addresses.size <= 8:  # Python's min/max beat numpy's on a handful of values
+        values = addresses.ravel().tolist()
+        return not values or (0 <= min(values) and max(values) < n)
+    unsigned = addresses.view(_UINT64)  # negative addresses wrap around to huge values: one pass checks both ends
+    return unsigned.item(unsigned.argmax()) < n
 
 
 def _check_cells(cmd: Any, spec: ChipSpec, index: int | None, unique: bool) -> None:
-    name = type(cmd).__name__
-    rows, cols = _addresses(cmd)
+    rows, cols = cmd._flat
     n_rows, n_cols = spec.tile.array.rows, spec.tile.array.cols
-    small = rows.size <= 8  # Python's min/max beat numpy's on a handful of values
-    for what, arr, n in (("row", rows, n_rows), ("col", cols, n_cols)):
-        if arr.size and ((min(arr.tolist()) < 0 or max(arr.tolist()) >= n) if small else
-                         (arr.min() < 0 or arr.max() >= n)):
+    if rows.size == 1 and 0 <= rows.item() < n_rows and 0 <= cols.item() < n_cols:  # fast path: one good cell
+        return
+    name = type(cmd).__name__
+    # rows and cols as given: the same values as the broadcast addresses when those are not empty, fewer of them
+    for what, given, arr, n in (("row", cmd.rows, rows, n_rows), ("col", cmd.cols, cols, n_cols)):
+        if not _in_bounds(given, n) and arr.size:
             k = np.flatnonzero((arr < 0) | (arr >= n))[0]
             raise CommandError(name, f"{what} must be in [0, {n - 1}], not {arr[k]}", index=index,
                                tile=cmd.tile, address=f"row {rows[k]} col {cols[k]}")
@@ -141,7 +197,7 @@ def _check_range(cmd: Any, index: int | None, what: str, values: np.ndarray, lo:
     full = values if values.shape == (cmd.cells()[0].size,) else np.broadcast_to(values, cmd.shape).ravel()
     bad = np.flatnonzero((full < lo) | (full > hi))
     if bad.size:
-        rows, cols = _addresses(cmd)
+        rows, cols = cmd._flat
         k = bad[0]
         raise CommandError(type(cmd).__name__,
                            f"{what} must be in [{lo / scale:g}, {hi / scale:g}] {unit}, not {full[k] / scale:g}",
@@ -172,28 +228,30 @@ class Pulse:
         pol = self.polarity
         if type(pol) is str or isinstance(pol, Polarity):  # fast path: one polarity for all cells
             name_ = pol.value if isinstance(pol, Polarity) else pol
-            if name_ not in ("set", "reset"):
+            is_set = _IS_SET.get(name_)
+            if is_set is None:
                 raise CommandError(name, f"polarity must be 'set' or 'reset', not {name_!r}", tile=self.tile)
-            pol = np.array(name_ == "set")
-        pol = np.asarray(pol, dtype=object)
-        if pol.size and all(isinstance(p, (bool, np.bool_)) for p in pol.ravel()):
-            is_set = pol.astype(bool)
         else:
-            names = [p.value if isinstance(p, Polarity) else str(p) for p in pol.ravel()]
-            bad = [n for n in names if n not in ("set", "reset")]
-            if bad:
-                raise CommandError(name, f"polarity must be 'set' or 'reset', not {bad[0]!r}", tile=self.tile)
-            is_set = np.array([n == "set" for n in names], dtype=bool).reshape(pol.shape)
-        is_set = np.array(is_set, dtype=bool)
-        is_set.setflags(write=False)
-        object.__setattr__(self, "polarity", is_set)
-        object.__setattr__(self, "v_pulse_v", _float_array(name, "v_pulse_v", self.v_pulse_v, self.tile))
-        object.__setattr__(self, "width_ps", _int_array(name, "width_ps", self.width_ps, self.tile))
-        object.__setattr__(self, "v_gate_v", _float_array(name, "v_gate_v", self.v_gate_v, self.tile))
+            pol = np.asarray(pol, dtype=object)
+            if pol.size and all(isinstance(p, (bool, np.bool_)) for p in pol.ravel()):
+                is_set = pol.astype(bool)
+            else:
+                names = [p.value if isinstance(p, Polarity) else str(p) for p in pol.ravel()]
+                bad = [n for n in names if n not in ("set", "reset")]
+                if bad:
+                    raise CommandError(name, f"polarity must be 'set' or 'reset', not {bad[0]!r}", tile=self.tile)
+                is_set = np.array([n == "set" for n in names], dtype=bool).reshape(pol.shape)
+            is_set = _frozen(np.array(is_set, dtype=bool))
+        v = _float_array(name, "v_pulse_v", self.v_pulse_v, self.tile)
+        width = _int_array(name, "width_ps", self.width_ps, self.tile)
+        gate = _float_array(name, "v_gate_v", self.v_gate_v, self.tile)
         n_cells = self._flat[0].size
+        if n_cells == 1 and not (is_set.ndim or v.ndim or width.ndim or gate.ndim):  # one cell, scalar settings
+            self.__dict__.update(polarity=is_set, v_pulse_v=v, width_ps=width, v_gate_v=gate, _cells=(
+                *self._flat, is_set.reshape(1), v.reshape(1), width.reshape(1), gate.reshape(1)))
+            return
         flat = []
-        for what in ("polarity", "v_pulse_v", "width_ps", "v_gate_v"):
-            a = getattr(self, what)
+        for what, a in zip(("polarity", "v_pulse_v", "width_ps", "v_gate_v"), (is_set, v, width, gate)):
             if a.ndim == 0:
                 flat.append(a.reshape(1) if n_cells == 1 else _frozen(np.full(n_cells, a)))
                 continue
@@ -205,7 +263,7 @@ class Pulse:
                 raise CommandError(name, f"{what} of shape {a.shape} does not broadcast to the "
                                          f"cells' shape {shape}", tile=self.tile)
             flat.append(a.reshape(-1) if a.shape == shape else np.broadcast_to(a, shape).ravel())
-        object.__setattr__(self, "_cells", (*self._flat, *flat))
+        self.__dict__.update(polarity=is_set, v_pulse_v=v, width_ps=width, v_gate_v=gate, _cells=(*self._flat, *flat))
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -221,6 +279,12 @@ class Pulse:
         _check_tile(self, spec, index)
         _check_cells(self, spec, index, unique=True)
         p = spec.tile.programming
+        is_set, v, width, gate = self.polarity, self.v_pulse_v, self.width_ps, self.v_gate_v
+        if not (is_set.ndim or v.ndim or width.ndim or gate.ndim):  # fast path: one setting for all cells, all good
+            v_lo, v_hi = p.v_set_range_v if is_set.item() else p.v_reset_range_v
+            if (v_lo <= v.item() <= v_hi and p.width_range_ps[0] <= width.item() <= p.width_range_ps[1]
+                    and p.v_gate_range_v[0] <= gate.item() <= p.v_gate_range_v[1]):
+                return
         if self.polarity.ndim == 0 and self.v_pulse_v.ndim == 0:  # one polarity and amplitude for all cells
             rng, what = ((p.v_set_range_v, "SET v_pulse_v") if self.polarity.item()
                          else (p.v_reset_range_v, "RESET v_pulse_v"))
@@ -289,13 +353,23 @@ class Mvm:
     col_window: Any = None
 
     def __post_init__(self) -> None:
-        x = _float_array("Mvm", "inputs", self.inputs, self.tile)
+        x = self.inputs
+        try:
+            x = x.copy(order="K") if type(x) is np.ndarray and x.dtype == _FLOAT64 else np.array(x, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise CommandError("Mvm", f"inputs must be numbers, not {self.inputs!r}", tile=self.tile) from None
+        # The smallest and largest input (argmin and argmax return the first NaN, if any): NaN or infinite if
+        # any input is, and they say whether all are in [-1, 1], which check() asks.
+        lo, hi = (x.item(x.argmin()), x.item(x.argmax())) if x.size else (0.0, 0.0)
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            _raise_not_finite("Mvm", "inputs", x, self.tile)
+        x.setflags(write=False)
         if x.ndim == 1:
             x = x[None, :]
         if x.ndim != 2 or x.shape[0] == 0:
             raise CommandError("Mvm", f"inputs must have shape (rows,) or (batch, rows), not {np.shape(self.inputs)}",
                                tile=self.tile)
-        object.__setattr__(self, "inputs", x)
+        self.__dict__.update(inputs=x, _in_range=-1.0 <= lo and hi <= 1.0)
         for name in ("row_window", "col_window"):
             w = getattr(self, name)
             if w is not None:
@@ -328,7 +402,7 @@ class Mvm:
         if self.inputs.shape[1] != r1 - r0:
             raise CommandError("Mvm", f"inputs must have {r1 - r0} values per vector (row_window {r0}..{r1}), "
                                       f"not {self.inputs.shape[1]}", index=index, tile=self.tile)
-        if np.abs(self.inputs).max() <= 1.0:
+        if self._in_range:
             return
         bad = np.argwhere(np.abs(self.inputs) > 1.0)
         if bad.size:

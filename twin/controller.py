@@ -29,7 +29,10 @@ class Phase:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """Execution of one command on its tile: phases in order, peripheral energies and counts."""
+    """Execution of one command on its tile: phases in order, peripheral energies and counts.
+
+    Commands with the same plan may share one Plan object: never change its dicts.
+    """
 
     phases: tuple[Phase, ...]
     energy_pj: dict[str, float]
@@ -79,6 +82,10 @@ def pulse_slot_widths_ps(cmd: Pulse, spec: ChipSpec) -> np.ndarray:
     return np.maximum.reduceat(width[order], np.flatnonzero(new_slot))
 
 
+_MAX_SHARED_PLANS = 4096
+"""Most plans a controller keeps for reuse."""
+
+
 class TileController:
     """Plans commands for the tiles of one chip spec."""
 
@@ -88,18 +95,37 @@ class TileController:
         self._decode = Phase("controller", "decode", spec.controller.t_command_ps)
         self._mux = t.adc_mux_ratio
         self._mvm_timing: dict[tuple, tuple] = {}
+        self._shared: dict[tuple, Plan] = {}
+        """Plans that follow from a few numbers, by those numbers: one-cell reads, one-row reads (by their
+        columns), one-cell pulses (by width) and MVMs (by windows and batch)."""
 
     def plan(self, cmd, settings=None) -> Plan:
         """The Plan of *cmd* (already checked against the spec)."""
         if isinstance(cmd, Read):
-            return self._plan_read(cmd)
-        if isinstance(cmd, Pulse):
-            return self._plan_pulse(cmd)
-        if isinstance(cmd, Mvm):
-            return self._plan_mvm(cmd)
-        if isinstance(cmd, Configure):
+            rows, cols = cmd.cells()
+            if rows.size == 1:
+                key = ("read cell",)
+            elif cmd.rows.size == 1 and cols.size <= self.spec.tile.array.cols:  # one row
+                key = ("read row", cols.tobytes())
+            else:
+                return self._plan_read(cmd)
+            make = self._plan_read
+        elif isinstance(cmd, Pulse):
+            if cmd.cells()[0].size != 1:
+                return self._plan_pulse(cmd)
+            key, make = ("pulse cell", cmd.width_ps.item()), self._plan_pulse
+        elif isinstance(cmd, Mvm):
+            key, make = ("mvm", cmd.row_window, cmd.col_window, cmd.batch), self._plan_mvm
+        elif isinstance(cmd, Configure):
             return Plan((self._decode,), {"controller": self.spec.controller.e_command_pj}, {})
-        raise TypeError(f"not a command: {cmd!r}")
+        else:
+            raise TypeError(f"not a command: {cmd!r}")
+        plan = self._shared.get(key)
+        if plan is None:
+            plan = make(cmd)
+            if len(self._shared) < _MAX_SHARED_PLANS:
+                self._shared[key] = plan
+        return plan
 
     def _plan_read(self, cmd: Read) -> Plan:
         t = self.spec.tile

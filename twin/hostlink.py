@@ -20,6 +20,8 @@ class HostLink:
         """When the link finishes its last reserved transfer."""
         self.n_reserved = 0
         """Transfers booked so far; command logs record it to replay same-time bookings in their original order."""
+        self._durations_ps: dict[int, int] = {}
+        """duration_ps by transfer size, for the sizes seen so far."""
 
     def duration_ps(self, n_bytes: int) -> int:
         """Time one transfer of *n_bytes* (header included by the caller) holds the link."""
@@ -32,7 +34,12 @@ class HostLink:
     def reserve(self, requested_ps: int, n_bytes: int) -> tuple[int, int]:
         """Book one transfer requested at *requested_ps*; returns its (start_ps, end_ps)."""
         start_ps = max(requested_ps, self.free_at_ps)
-        end_ps = start_ps + self.duration_ps(n_bytes)
+        duration_ps = self._durations_ps.get(n_bytes)
+        if duration_ps is None:
+            duration_ps = self.duration_ps(n_bytes)
+            if len(self._durations_ps) < 4096:
+                self._durations_ps[n_bytes] = duration_ps
+        end_ps = start_ps + duration_ps
         self.free_at_ps = end_ps
         self.n_reserved += 1
         return start_ps, end_ps
