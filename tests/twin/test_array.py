@@ -6,6 +6,7 @@ import pytest
 import twin
 from memtwin_testing import SPECS
 from twin import Configure, Mvm, Pulse, Read
+from twin.physics import mvm as mvm_physics
 from twin.physics.crossbar import IrDropSolver
 
 TINY = (SPECS / "tiny.yaml").read_text()
@@ -113,6 +114,9 @@ def test_incremental_mvm_caches_equal_a_full_recompute(monkeypatch):
     calls = []
     original = read_kernels.telegraph_offsets_at_us
     monkeypatch.setattr(read_kernels, "telegraph_offsets_at_us", lambda idx, *a: (calls.append(idx.size), original(idx, *a)))
+    refreshes = []
+    refresh = mvm_physics.refresh_conductance_f32_us
+    monkeypatch.setattr(mvm_physics, "refresh_conductance_f32_us", lambda *a: refreshes.append(refresh(*a)))
     for step in range(12):
         rows, cols = rng.integers(0, 32, 3), rng.permutation(32)[:3]
         chip.execute(Pulse(0, rows, cols, "set", 1.6, 1_000_000, 2.0))
@@ -130,4 +134,16 @@ def test_incremental_mvm_caches_equal_a_full_recompute(monkeypatch):
         var = array._read_noise_var(now, (0, 32, 0, 32), 0.2)
         full = np.asarray(model.read_noise_var_us2(model.conductance_us(now), 0.2), dtype=np.float32)
         assert var.tobytes() == full.tobytes()
+        # The MVM's float32 conductances and their row sums, brought to now incrementally.
+        g32, rowsum = array._mvm_conductance(cached, (0, 32, 0, 32))
+        assert g32.tobytes() == cached.astype(np.float32).tobytes()
+        assert rowsum.tobytes() == mvm_physics.conductance_rowsum_us(cached.astype(np.float32)).tobytes()
+        if step % 4 == 3:  # a windowed MVM keeps a cache of its own window, brought up to date the same way
+            chip.execute(Mvm(0, rng.uniform(-1, 1, 10), row_window=(3, 13), col_window=(4, 20)))
+            g_now = model.conductance_with_telegraph_us(chip.now_ps)
+            window = g_now[3:13, 4:20].astype(np.float32)
+            g32, rowsum = array._mvm_conductance(g_now, (3, 13, 4, 20))
+            assert g32.tobytes() == window.tobytes()
+            assert rowsum.tobytes() == mvm_physics.conductance_rowsum_us(window).tobytes()
     assert len(calls) > 10  # the incremental path ran
+    assert len(refreshes) > 5 and sum(refreshes) > 0  # so did the MVM cache's

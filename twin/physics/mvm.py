@@ -33,6 +33,13 @@ Small batches (<= ``SMALL_BATCH_MAX``) use a single-pass numba kernel; larger on
 (deterministic for a given machine and BLAS thread setting) for ``drive @ g`` and ``drive² @ var``
 and a fused numba pass for noise + ADC + digital combine.  The two paths agree to rounding (~1e-15
 relative before quantization) but are not bit-identical to each other.
+
+Operands may be prepared once per array state to stream less memory per vector (the batch-1 kernel is
+bound by reading ``g`` and ``var``): ``var`` as float32 (:func:`noise_variance_f32_us2`: noise sums in
+float32, σ to ~1e-6 relative), ``g`` as float32 (:func:`conductance_f32_us`: exactly the MVM of the
+widened float32 values, i.e. each conductance rounded by <= 2^-24 relative) and its row sums
+(:func:`conductance_rowsum_us`: the cell power without a multiply-add per cell);
+:func:`refresh_conductance_f32_us` keeps the last two up to date cell by cell.
 """
 
 import math
@@ -318,8 +325,7 @@ def _dac_codes_row(x_row, code_max_f, code_max, idx):
 def _dac_drive_kernel(x, code_max_f, u_tab, p_tab, rowsum_us, need_u2, drive_v, drive2_v2, power_uw):
     """DAC + per-read drives (+ squares, in the dtype of ``drive2_v2``) + cell power (BLAS path).
 
-    Power of vector b: sum over reads r of the row sum of ``p_tab[r, idx_i] · rowsum_us[i]``, taken as
-    4 interleaved partial sums (rows i ≡ 0, 1, 2, 3 mod 4) combined as (s0 + s1) + (s2 + s3).
+    Power of vector b: sum over reads r of :func:`_power_rowsum` (as the fused path with row sums).
     Returns the number of clipped inputs.
     """
     n_reads, n_b, n_r = drive_v.shape
@@ -339,20 +345,7 @@ def _dac_drive_kernel(x, code_max_f, u_tab, p_tab, rowsum_us, need_u2, drive_v, 
                 d2 = drive2_v2[r, b]
                 for i in range(n_r):
                     d2[i] = d[i] * d[i]
-            # 4 interleaved partial sums (fixed order) break the add latency chain.
-            n4 = n_r - n_r % 4
-            q0 = 0.0
-            q1 = 0.0
-            q2 = 0.0
-            q3 = 0.0
-            for i in range(0, n4, 4):
-                q0 += p_row[idx[i]] * rowsum_us[i]
-                q1 += p_row[idx[i + 1]] * rowsum_us[i + 1]
-                q2 += p_row[idx[i + 2]] * rowsum_us[i + 2]
-                q3 += p_row[idx[i + 3]] * rowsum_us[i + 3]
-            for i in range(n4, n_r):
-                q0 += p_row[idx[i]] * rowsum_us[i]
-            pw += (q0 + q1) + (q2 + q3)
+            pw += _power_rowsum(p_row, idx, rowsum_us)
         power_uw[b] = pw
     return n_cl
 
@@ -382,13 +375,37 @@ def _adc_batch_kernel(i_ua, s_ua2, zr, za, plane_scale, prm, has_var, has_za, pa
 
 
 @numba.njit(cache=True)
-def _fused_small_kernel(x, g_us, var_us2, zr, za, tabs, plane_scale, prm, has_var, has_za, pair_id,
-                        y_ua, power_uw):
+def _power_rowsum(p_row, idx, rowsum_us):
+    """Cell power of one read from row sums: ``sum_i p_row[idx_i] · rowsum_us[i]`` as 4 interleaved partial
+    sums (rows i ≡ 0, 1, 2, 3 mod 4) combined as (s0 + s1) + (s2 + s3)."""
+    n_r = idx.shape[0]
+    n4 = n_r - n_r % 4
+    q0 = 0.0
+    q1 = 0.0
+    q2 = 0.0
+    q3 = 0.0
+    for i in range(0, n4, 4):
+        q0 += p_row[idx[i]] * rowsum_us[i]
+        q1 += p_row[idx[i + 1]] * rowsum_us[i + 1]
+        q2 += p_row[idx[i + 2]] * rowsum_us[i + 2]
+        q3 += p_row[idx[i + 3]] * rowsum_us[i + 3]
+    for i in range(n4, n_r):
+        q0 += p_row[idx[i]] * rowsum_us[i]
+    return (q0 + q1) + (q2 + q3)
+
+
+@numba.njit(cache=True)
+def _fused_small_kernel(x, g_us, var_us2, rowsum_us, zr, za, tabs, plane_scale, prm, has_var, var_f32,
+                        has_rowsum, has_za, pair_id, y_ua, power_uw):
     """Single pass (DAC → currents + noise variance + power → ADC → combine) for small batches.
 
     Rows with zero drive are skipped; the others are accumulated into every column strictly in row
     order (4 rows per sweep, added one after the other, so the rounding is that of a plain row-order
-    loop).  Returns (saturations, clipped inputs).
+    loop).  Currents: float64 products and sums of the float64 values of ``g_us`` (a float32 ``g_us`` is
+    widened exactly, so the result is that of ``g_us.astype(float64)``).  Noise variance: float64
+    accumulation, or float32 products and sums when ``var_f32`` (``var_us2`` float32, weights ``u²``
+    rounded to float32).  Power: from ``rowsum_us`` when ``has_rowsum`` (:func:`_power_rowsum`, as the
+    BLAS path), else summed per column alongside the currents.  Returns (saturations, clipped inputs).
     """
     code_max_f, gain, offset_ua, sigma_ua, i_min_ua, lsb_ua, code_top_f, divisor = _unpack(prm)
     u_tab = tabs[0]
@@ -399,6 +416,7 @@ def _fused_small_kernel(x, g_us, var_us2, zr, za, tabs, plane_scale, prm, has_va
     code_max = np.int64(code_max_f)
     acc_i = np.empty(n_c)
     acc_s = np.empty(n_c)
+    acc_s32 = np.empty(n_c, dtype=np.float32)
     acc_p = np.empty(n_c)
     idx = np.empty(n_r, dtype=np.int64)
     act = np.empty(n_r, dtype=np.int64)
@@ -411,9 +429,13 @@ def _fused_small_kernel(x, g_us, var_us2, zr, za, tabs, plane_scale, prm, has_va
         for k in range(n_out):
             y_row[k] = 0.0
         acc_p[:] = 0.0
+        pw = 0.0
         for r in range(n_reads):
             acc_i[:] = 0.0
-            acc_s[:] = 0.0
+            if var_f32:
+                acc_s32[:] = 0.0
+            else:
+                acc_s[:] = 0.0
             u_row = u_tab[r]
             p_row = p_tab[r]
             n_act = 0
@@ -431,17 +453,33 @@ def _fused_small_kernel(x, g_us, var_us2, zr, za, tabs, plane_scale, prm, has_va
                 u1 = u_row[idx[i1]]
                 u2 = u_row[idx[i2]]
                 u3 = u_row[idx[i3]]
-                _sweep4(u0, u1, u2, u3, p_row[idx[i0]], p_row[idx[i1]], p_row[idx[i2]],
-                        p_row[idx[i3]], g_us[i0], g_us[i1], g_us[i2], g_us[i3], acc_i, acc_p)
-                if has_var:
-                    _sweep4_1(u0 * u0, u1 * u1, u2 * u2, u3 * u3, var_us2[i0], var_us2[i1],
-                              var_us2[i2], var_us2[i3], acc_s)
+                if has_rowsum:
+                    _sweep4(u0, u1, u2, u3, g_us[i0], g_us[i1], g_us[i2], g_us[i3], acc_i)
+                else:
+                    _sweep4_p(u0, u1, u2, u3, p_row[idx[i0]], p_row[idx[i1]], p_row[idx[i2]],
+                              p_row[idx[i3]], g_us[i0], g_us[i1], g_us[i2], g_us[i3], acc_i, acc_p)
+                if var_f32:
+                    _sweep4(np.float32(u0 * u0), np.float32(u1 * u1), np.float32(u2 * u2),
+                            np.float32(u3 * u3), var_us2[i0], var_us2[i1], var_us2[i2], var_us2[i3], acc_s32)
+                elif has_var:
+                    _sweep4(u0 * u0, u1 * u1, u2 * u2, u3 * u3, var_us2[i0], var_us2[i1], var_us2[i2],
+                            var_us2[i3], acc_s)
             for t in range(n4, n_act):
                 i0 = act[t]
                 u0 = u_row[idx[i0]]
-                _axpy2(u0, p_row[idx[i0]], g_us[i0], acc_i, acc_p)
-                if has_var:
+                if has_rowsum:
+                    _axpy(u0, g_us[i0], acc_i)
+                else:
+                    _axpy_p(u0, p_row[idx[i0]], g_us[i0], acc_i, acc_p)
+                if var_f32:
+                    _axpy(np.float32(u0 * u0), var_us2[i0], acc_s32)
+                elif has_var:
                     _axpy(u0 * u0, var_us2[i0], acc_s)
+            if var_f32:
+                for j in range(n_c):
+                    acc_s[j] = acc_s32[j]
+            if has_rowsum:
+                pw += _power_rowsum(p_row, idx, rowsum_us)
             zr_row = zr[r, b] if has_var else zr[0, 0]
             za_row = za[r, b] if has_za else za[0, 0]
             n_sat += _adc_accumulate(acc_i, acc_s, 0, has_var, zr_row, za_row, has_za, pair_id,
@@ -450,32 +488,20 @@ def _fused_small_kernel(x, g_us, var_us2, zr, za, tabs, plane_scale, prm, has_va
         if divisor != 1.0:
             for k in range(n_out):
                 y_row[k] = y_row[k] / divisor
-        pw = 0.0
-        for j in range(n_c):
-            pw += acc_p[j]
+        if not has_rowsum:
+            for j in range(n_c):
+                pw += acc_p[j]
         power_uw[b] = pw
     return n_sat, n_cl
 
 
-@numba.njit(cache=True)
-def _sweep4(u0, u1, u2, u3, p0, p1, p2, p3, g0, g1, g2, g3, acc_i, acc_p):
-    for j in range(acc_i.shape[0]):
-        a = acc_i[j]
-        a += u0 * g0[j]
-        a += u1 * g1[j]
-        a += u2 * g2[j]
-        a += u3 * g3[j]
-        acc_i[j] = a
-        c = acc_p[j]
-        c += p0 * g0[j]
-        c += p1 * g1[j]
-        c += p2 * g2[j]
-        c += p3 * g3[j]
-        acc_p[j] = c
+# The sweeps are generic in the dtypes: rows ``g0..g3`` float64 or float32 (widened exactly to the
+# accumulator's float64 by the arithmetic), or all-float32 (weights, rows, accumulator) for the float32
+# noise variance.  No fastmath: each row's product is added on its own, in row order.
 
 
 @numba.njit(cache=True)
-def _sweep4_1(w0, w1, w2, w3, v0, v1, v2, v3, acc):
+def _sweep4(w0, w1, w2, w3, v0, v1, v2, v3, acc):
     for j in range(acc.shape[0]):
         a = acc[j]
         a += w0 * v0[j]
@@ -486,9 +512,30 @@ def _sweep4_1(w0, w1, w2, w3, v0, v1, v2, v3, acc):
 
 
 @numba.njit(cache=True)
-def _axpy2(u, p, g_row, acc_i, acc_p):
+def _sweep4_p(u0, u1, u2, u3, p0, p1, p2, p3, g0, g1, g2, g3, acc_i, acc_p):
+    for j in range(acc_i.shape[0]):
+        h0 = np.float64(g0[j])
+        h1 = np.float64(g1[j])
+        h2 = np.float64(g2[j])
+        h3 = np.float64(g3[j])
+        a = acc_i[j]
+        a += u0 * h0
+        a += u1 * h1
+        a += u2 * h2
+        a += u3 * h3
+        acc_i[j] = a
+        c = acc_p[j]
+        c += p0 * h0
+        c += p1 * h1
+        c += p2 * h2
+        c += p3 * h3
+        acc_p[j] = c
+
+
+@numba.njit(cache=True)
+def _axpy_p(u, p, g_row, acc_i, acc_p):
     for j in range(g_row.shape[0]):
-        gij = g_row[j]
+        gij = np.float64(g_row[j])
         acc_i[j] += u * gij
         acc_p[j] += p * gij
 
@@ -501,6 +548,7 @@ def _axpy(a, v_row, acc):
 
 _WORK = {}
 _TABLES = {}
+_DUMMY1 = np.zeros(1)
 _DUMMY2 = np.zeros((1, 1))
 _DUMMY3 = np.zeros((1, 1, 1))
 
@@ -560,6 +608,8 @@ class MvmResult:
                 f"n_adc_conversions={self.n_adc_conversions}, n_dac_clipped={self.n_dac_clipped})")
 
 
+_ND = np.ndarray
+_I64 = np.dtype(np.int64)
 _F64 = np.dtype(np.float64)
 _F32 = np.dtype(np.float32)
 
@@ -571,11 +621,128 @@ def _f64c(a):
     return np.ascontiguousarray(a, dtype=np.float64)
 
 
+def _f32_or_f64c(a):
+    """``a`` itself when it is a C-contiguous float32 ndarray, else as C-contiguous float64."""
+    if type(a) is np.ndarray and a.dtype is _F32 and a.flags.c_contiguous:
+        return a
+    return _f64c(a)
+
+
 def noise_variance_f32_us2(var_g_us2):
     """Read-noise variance (µS²) as the C-contiguous float32 array :func:`quantized_mvm` runs fastest
-    with (noise matmul as sgemm; ~1e-7 relative error on the noise σ, see docs).  Prepare once per
-    array state."""
+    with (noise matmul as sgemm, float32 noise sums in the fused path; ~1e-6 relative error on the
+    noise σ, see docs).  Prepare once per array state."""
     return np.ascontiguousarray(var_g_us2, dtype=np.float32)
+
+
+def conductance_f32_us(g_us):
+    """Conductances (µS) as the C-contiguous float32 array :func:`quantized_mvm` takes to halve the
+    memory it streams per vector.  Rounding to float32 moves each conductance by at most 2⁻²⁴ of
+    itself, so a column current by at most ``2⁻²⁴ · sum_i |u_i| · g_ij`` (see docs); the MVM itself
+    then computes exactly as with ``g.astype(float64)``.  Prepare once per array state (update the
+    changed cells)."""
+    return np.ascontiguousarray(g_us, dtype=np.float32)
+
+
+@numba.njit(cache=True)
+def _row_sum(g_row):
+    """``sum_j g_row[j]`` in float64: 4 interleaved partial sums over j ≡ 0, 1, 2, 3 mod 4, combined as
+    (s0 + s1) + (s2 + s3) (float32 values widened exactly)."""
+    n_c = g_row.shape[0]
+    n4 = n_c - n_c % 4
+    q0 = 0.0
+    q1 = 0.0
+    q2 = 0.0
+    q3 = 0.0
+    for j in range(0, n4, 4):
+        q0 += np.float64(g_row[j])
+        q1 += np.float64(g_row[j + 1])
+        q2 += np.float64(g_row[j + 2])
+        q3 += np.float64(g_row[j + 3])
+    for j in range(n4, n_c):
+        q0 += np.float64(g_row[j])
+    return (q0 + q1) + (q2 + q3)
+
+
+@numba.njit(cache=True)
+def _row_sums_kernel(g_us, rows, all_rows, out_us):
+    """``out_us[i] = _row_sum(g_us[i])`` for every row (``all_rows``) or for ``rows``."""
+    n = g_us.shape[0] if all_rows else rows.shape[0]
+    for k in range(n):
+        i = k if all_rows else rows[k]
+        out_us[i] = _row_sum(g_us[i])
+
+
+@numba.njit(cache=True)
+def _refresh_f32_kernel(g_us, cells, r0, c0, g32_us, rowsum_us):
+    """Copy the flat ``cells`` of ``g_us`` that lie in the window (origin r0, c0) of ``g32_us`` into it
+    (rounded to float32), then recompute the row sums of the window rows touched; returns the count."""
+    n_src_cols = g_us.shape[1]
+    n_rw, n_cw = g32_us.shape
+    touched = np.zeros(n_rw, dtype=np.bool_)
+    n = 0
+    for k in range(cells.shape[0]):
+        c = cells[k]
+        i = c // n_src_cols
+        j = c - i * n_src_cols
+        if r0 <= i < r0 + n_rw and c0 <= j < c0 + n_cw:
+            g32_us[i - r0, j - c0] = np.float32(g_us[i, j])
+            touched[i - r0] = True
+            n += 1
+    if n:
+        for i in range(n_rw):
+            if touched[i]:
+                rowsum_us[i] = _row_sum(g32_us[i])
+    return n
+
+
+_NO_ROWS = np.empty(0, dtype=np.int64)
+
+
+def conductance_rowsum_us(g_us, rows=None, out=None):
+    """Row sums ``sum_j g_us[i, j]`` (µS, float64, a fixed summation order), the ``g_rowsum_us`` that
+    :func:`quantized_mvm` takes to get the cell power without an extra multiply-add per cell.
+
+    ``g_us`` (rows, cols) float64 or float32 (its values widened exactly).  With ``rows`` (flat row
+    indices) only those entries of ``out`` (rows,) are recomputed (in place; repeats allowed), so an
+    incrementally updated array of row sums equals a fresh one bit for bit.  Returns ``out``.
+    """
+    g = _f32_or_f64c(g_us)
+    if g.ndim != 2:
+        raise ValueError("g_us must be (rows, cols)")
+    if rows is None:
+        out = np.empty(g.shape[0]) if out is None else out
+        _row_sums_kernel(g, _NO_ROWS, True, out)
+    else:
+        if out is None or out.shape != (g.shape[0],) or out.dtype != _F64:
+            raise ValueError("rows given: out must be the float64 (rows,) array to update")
+        rows = np.ascontiguousarray(rows, dtype=np.int64)
+        if rows.size and (rows.min() < 0 or rows.max() >= g.shape[0]):
+            raise ValueError(f"rows must be in [0, {g.shape[0]})")
+        _row_sums_kernel(g, rows, False, out)
+    return out
+
+
+def refresh_conductance_f32_us(g_us, cells, g32_us, rowsum_us, origin=(0, 0)):
+    """Bring a float32 window copy up to date after the conductances of some cells changed.
+
+    ``g_us`` (rows, cols) float64: the current conductances; ``cells``: flat indices into it of the
+    cells that may have changed (repeats allowed); ``g32_us`` (C-contiguous float32) and ``rowsum_us``
+    (float64): the window of ``g_us`` starting at row/col ``origin`` as made by
+    :func:`conductance_f32_us` and :func:`conductance_rowsum_us`, updated in place — afterwards both
+    equal freshly made ones bit for bit.  Returns the number of cells copied (those inside the window).
+    """
+    # Lean checks (it runs on every MVM of a tile), enough that the kernel stays in bounds.
+    if type(cells) is not _ND or cells.dtype is not _I64:
+        cells = np.asarray(cells, dtype=np.int64)
+    g = g_us if type(g_us) is _ND and g_us.dtype is _F64 else np.asarray(g_us, dtype=np.float64)
+    r0, c0 = origin
+    (n_rw, n_cw), (n_r, n_c) = g32_us.shape, g.shape
+    if g32_us.dtype is not _F32 or rowsum_us.dtype is not _F64 or rowsum_us.shape[0] != n_rw:
+        raise ValueError("g32_us must be float32 and rowsum_us its float64 (rows,) row sums")
+    if r0 < 0 or c0 < 0 or r0 + n_rw > n_r or c0 + n_cw > n_c:
+        raise ValueError(f"window at {origin} of shape {g32_us.shape} does not fit in g_us {g.shape}")
+    return _refresh_f32_kernel(g, cells, r0, c0, g32_us, rowsum_us)
 
 
 _SETTINGS = {}
@@ -601,25 +768,22 @@ def _setting(mode, dac_bits, v_read_v, a_per_v, adc_bits, i_min_ua, i_max_ua, of
     return setting
 
 
-def _draws(z, shape, name):
-    z = _f64c(z)
-    if z.shape != shape:
-        raise ValueError(f"{name} shape {z.shape} != expected {shape}")
-    return z
-
-
 def quantized_mvm(x, g_us, var_g_us2, *, mode, dac_bits, v_read_v, adc_bits, adc_i_min_ua,
                   adc_i_max_ua, adc_offset_ua=0.0, adc_gain_error=0.0, adc_noise_ua=0.0,
                   iv_nonlinearity_per_v=0.0, pair_mode=None, read_noise_draws=None,
-                  adc_noise_draws=None, path="auto"):
+                  adc_noise_draws=None, g_rowsum_us=None, path="auto"):
     """Full quantized MVM of a batch: DAC → (per read) noisy column currents → ADC → digital combine.
 
-    x: (batch, rows) inputs in [-1, 1] (or (rows,)); g_us: (rows, cols) µS incl. the telegraph state;
-    var_g_us2: (rows, cols) µS² white read-noise variance (float64, or float32 to halve the noise
-    matmul, see docs), or None for no read noise; read_noise_draws / adc_noise_draws: standard
+    x: (batch, rows) inputs in [-1, 1] (or (rows,)); g_us: (rows, cols) µS incl. the telegraph state
+    (float64, or C-contiguous float32 from :func:`conductance_f32_us` to halve the memory streamed per
+    vector: the MVM of ``g_us.astype(float64)``, see docs); var_g_us2: (rows, cols) µS² white
+    read-noise variance (float64, or C-contiguous float32 from :func:`noise_variance_f32_us2`: sgemm,
+    float32 noise sums), or None for no read noise; read_noise_draws / adc_noise_draws: standard
     normals with the shapes of :func:`noise_draw_shapes` (required iff var_g_us2 is not None /
-    adc_noise_ua > 0); pair_mode: None, "analog" or "digital"; path: "auto", "fused" (single-pass
-    numba, default for batch <= SMALL_BATCH_MAX) or "blas".  Returns :class:`MvmResult`.
+    adc_noise_ua > 0); pair_mode: None, "analog" or "digital"; g_rowsum_us: optional (rows,) float64
+    row sums of ``g_us`` (:func:`conductance_rowsum_us`; the caller vouches for them) from which the
+    cell power is computed — saves a multiply-add per cell in the fused path; path: "auto", "fused"
+    (single-pass numba, default for batch <= SMALL_BATCH_MAX) or "blas".  Returns :class:`MvmResult`.
     """
     key = (mode, dac_bits, v_read_v, iv_nonlinearity_per_v, adc_bits, adc_i_min_ua, adc_i_max_ua,
            adc_offset_ua, adc_gain_error, adc_noise_ua, pair_mode)
@@ -627,15 +791,23 @@ def quantized_mvm(x, g_us, var_g_us2, *, mode, dac_bits, v_read_v, adc_bits, adc
     if setting is None:
         setting = _setting(*key)
     mode_id, pair_id, n_reads, tabs, plane_scale, prm, has_za = setting
-    x = _f64c(x)
+    # Cheap checks only (this wrapper is a good part of a batch-1 call): dtypes are normalized, and the
+    # layout of g / var (C order, for vectorized sweeps); the small arrays may have any layout (numba
+    # compiles a strided variant of a kernel on first use).
+    if type(x) is not _ND or x.dtype is not _F64:
+        x = np.asarray(x, dtype=np.float64)
     squeeze = x.ndim == 1
     if squeeze:
         x = x.reshape(1, -1)
-    g = _f64c(g_us)
-    if x.ndim != 2 or g.ndim != 2 or x.shape[1] != g.shape[0]:
-        raise ValueError(f"shapes x {x.shape} and g_us {g.shape} do not match (batch, rows) @ (rows, cols)")
-    n_b = x.shape[0]
-    n_c = g.shape[1]
+    g = g_us
+    if type(g) is not _ND or (g.dtype is not _F64 and g.dtype is not _F32) or not g.flags.c_contiguous:
+        g = _f32_or_f64c(g)
+    x_shape = x.shape
+    g_shape = g.shape
+    if len(x_shape) != 2 or len(g_shape) != 2 or x_shape[1] != g_shape[0]:
+        raise ValueError(f"shapes x {x_shape} and g_us {g_shape} do not match (batch, rows) @ (rows, cols)")
+    n_b, n_r = x_shape
+    n_c = g_shape[1]
     if pair_id == 0:
         n_out = n_c
     elif n_c % 2:
@@ -645,33 +817,55 @@ def quantized_mvm(x, g_us, var_g_us2, *, mode, dac_bits, v_read_v, adc_bits, adc
     has_var = var_g_us2 is not None
     if has_var:
         var = var_g_us2
-        if not (type(var) is np.ndarray and var.dtype is _F32 and var.flags.c_contiguous):
-            var = _f64c(var)
-        if var.shape != g.shape:
-            raise ValueError(f"var_g_us2 shape {var.shape} != g_us shape {g.shape}")
-        if read_noise_draws is None:
+        if type(var) is not _ND or (var.dtype is not _F32 and var.dtype is not _F64) or not var.flags.c_contiguous:
+            var = _f32_or_f64c(var)
+        if var.shape != g_shape:
+            raise ValueError(f"var_g_us2 shape {var.shape} != g_us shape {g_shape}")
+        zr = read_noise_draws
+        if zr is None:
             raise ValueError(f"var_g_us2 given: read_noise_draws of shape {(n_reads, n_b, n_c)} required")
-        zr = _draws(read_noise_draws, (n_reads, n_b, n_c), "read_noise_draws")
+        if type(zr) is not _ND or zr.dtype is not _F64:
+            zr = np.asarray(zr, dtype=np.float64)
+        if zr.shape != (n_reads, n_b, n_c):
+            raise ValueError(f"read_noise_draws shape {zr.shape} != expected {(n_reads, n_b, n_c)}")
     else:
         var = g
         zr = _DUMMY3
     if has_za:
         adc_shape = (n_reads, n_b, n_c if pair_id != 1 else n_out)
-        if adc_noise_draws is None:
+        za = adc_noise_draws
+        if za is None:
             raise ValueError(f"adc_noise_ua > 0: adc_noise_draws of shape {adc_shape} required")
-        za = _draws(adc_noise_draws, adc_shape, "adc_noise_draws")
+        if type(za) is not _ND or za.dtype is not _F64:
+            za = np.asarray(za, dtype=np.float64)
+        if za.shape != adc_shape:
+            raise ValueError(f"adc_noise_draws shape {za.shape} != expected {adc_shape}")
     else:
         za = _DUMMY3
+    has_rowsum = g_rowsum_us is not None
+    if has_rowsum:
+        rowsum_us = g_rowsum_us
+        if type(rowsum_us) is not _ND or rowsum_us.dtype is not _F64:
+            rowsum_us = np.asarray(rowsum_us, dtype=np.float64)
+        if rowsum_us.shape != (n_r,):
+            raise ValueError(f"g_rowsum_us shape {rowsum_us.shape} != ({n_r},)")
+    else:
+        rowsum_us = _DUMMY1
     y = np.empty((n_b, n_out))
     power = np.empty(n_b)
     if path == "auto":
         path = "fused" if n_b <= SMALL_BATCH_MAX else "blas"
     if path == "fused":
-        n_sat, n_clipped = _fused_small_kernel(x, g, var, zr, za, tabs, plane_scale, prm, has_var,
-                                               has_za, pair_id, y, power)
+        n_sat, n_clipped = _fused_small_kernel(x, g, var, rowsum_us, zr, za, tabs, plane_scale, prm, has_var,
+                                               has_var and var.dtype is _F32, has_rowsum, has_za, pair_id, y,
+                                               power)
     elif path == "blas":
-        n_r = x.shape[1]
-        rowsum_us = g.sum(axis=1)
+        if g.dtype is _F32:  # widened exactly: the products below are those of g.astype(float64)
+            g64 = _work("g64", g.shape, np.float64)
+            g64[...] = g
+            g = g64
+        if not has_rowsum:
+            rowsum_us = g.sum(axis=1)
         drive = _work("drive", (n_reads * n_b, n_r), np.float64)
         drive2 = _work("drive2", (n_reads * n_b, n_r), var.dtype) if has_var else _DUMMY2
         n_clipped = _dac_drive_kernel(x, prm[0], tabs[0], tabs[1], rowsum_us, has_var,

@@ -11,6 +11,7 @@ import pytest
 
 from twin.physics import mvm
 from twin.physics.converters import dac_encode
+from twin.physics.reference import converters as ref_converters
 from twin.physics.reference import mvm as ref
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[3]
@@ -193,8 +194,137 @@ def test_float32_variance_stays_within_noise_accuracy():
         a = mvm.quantized_mvm(x, g_us, var, path=path, **kw).y_ua
         b = mvm.quantized_mvm(x, g_us, var.astype(np.float32), path=path, **kw).y_ua
         clean = mvm.quantized_mvm(x, g_us, None, path=path, **kw).y_ua
-        # The noise term changes by < 1e-5 of itself (float32 variance, ~1e-7 relative).
+        # The noise term changes by < 1e-5 of itself: float32 variance (2^-24 relative) summed in float32
+        # (fused: <= 64 terms, <= 63 · 2^-24 relative; blas: sgemm).
         np.testing.assert_allclose(b - clean, a - clean, rtol=1e-5, atol=2 * 2.0 ** 13 / 2 ** 24)
+
+
+def _ref_f32_noise_mvm(x, g_us, var32, zr, *, dac_bits, v_read_v, adc_bits, adc_i_min_ua, adc_i_max_ua):
+    """pwm, no pairs, no ADC noise: the fused kernel's arithmetic with a float32 variance, row by row —
+    currents summed in float64 in row order, noise variance as float32 products ``float32(u²) · var``
+    summed in float32 in row order."""
+    codes, _ = dac_encode(x, dac_bits)
+    drive = ref.row_drive_v(codes, "pwm", dac_bits, v_read_v)[0][0]  # (batch, rows)
+    y = np.empty((x.shape[0], g_us.shape[1]))
+    for b in range(x.shape[0]):
+        i_ua = np.zeros(g_us.shape[1])
+        s32 = np.zeros(g_us.shape[1], dtype=np.float32)
+        for i in range(g_us.shape[0]):
+            u = drive[b, i]
+            if u != 0.0:
+                i_ua = i_ua + u * g_us[i].astype(np.float64)
+                s32 = s32 + np.float32(u * u) * var32[i]
+        current = i_ua + np.sqrt(s32.astype(np.float64)) * zr[0, b]
+        y[b] = ref_converters.adc_convert(current, adc_bits, adc_i_min_ua, adc_i_max_ua)[1]
+    return y
+
+
+def test_float32_variance_is_summed_in_float32_as_documented():
+    """Fused path, float32 variance: the exact float32 arithmetic of the docs (checked against a row-by-row
+    reference at an ADC resolution where float32 rounding of the noise term is visible)."""
+    rng = np.random.default_rng(30)
+    g_us = rng.uniform(1.0, 10.0, (64, 24))
+    var32 = ((0.5 * g_us) ** 2).astype(np.float32)
+    x = rng.uniform(-1, 1, (6, 64))
+    x[:, ::7] = 0.0  # rows with zero drive are skipped
+    zr, _ = _draws(rng, "pwm", 8, 6, 24, None)
+    adc = dict(dac_bits=8, v_read_v=0.2, adc_bits=32, adc_i_min_ua=-128.0, adc_i_max_ua=128.0)
+    lsb = 256.0 / (2 ** 32 - 1)
+    got = mvm.quantized_mvm(x, g_us, var32, mode="pwm", read_noise_draws=zr, path="fused", **adc).y_ua
+    want = _ref_f32_noise_mvm(x, g_us, var32, zr, **adc)
+    assert np.max(np.abs(got - want)) <= lsb  # equal codes (a decision threshold hit could flip one LSB)
+    assert np.mean(got == want) > 0.99
+    # ... and float32 sums do matter at this resolution: summing the same float32 variance in float64 differs.
+    f64_sums = mvm.quantized_mvm(x, g_us, var32.astype(np.float64), mode="pwm", read_noise_draws=zr,
+                                 path="fused", **adc).y_ua
+    assert np.max(np.abs(f64_sums - want)) > 3 * lsb
+
+
+@pytest.mark.parametrize("path", ["fused", "blas"])
+@pytest.mark.parametrize("pair_mode", PAIRS)
+@pytest.mark.parametrize("mode", MODES)
+def test_float32_conductance_is_the_mvm_of_the_widened_matrix(mode, pair_mode, path):
+    """A float32 g gives bit for bit the MVM of g.astype(float64) (products and sums stay float64), with
+    or without its row sums, and differs from the float64 g's MVM only by the rounding of g to float32."""
+    rng = np.random.default_rng(31)
+    g_us, var = _array(rng, 40, 12)
+    g32 = mvm.conductance_f32_us(g_us)
+    x = rng.uniform(-1.0, 1.0, (5, 40))
+    zr, za = _draws(rng, mode, 6, 5, 12, pair_mode)
+    kw = dict(mode=mode, dac_bits=6, v_read_v=0.2, adc_bits=7, adc_i_min_ua=-60.0, adc_i_max_ua=90.0,
+              adc_offset_ua=0.3, adc_gain_error=0.01, adc_noise_ua=0.4, iv_nonlinearity_per_v=2.0,
+              pair_mode=pair_mode, read_noise_draws=zr, adc_noise_draws=za, path=path)
+    widened = mvm.quantized_mvm(x, g32.astype(np.float64), var, **kw)
+    for rowsum in (None, mvm.conductance_rowsum_us(g32)):
+        got = mvm.quantized_mvm(x, g32, var, g_rowsum_us=rowsum, **kw)
+        assert got.y_ua.tobytes() == widened.y_ua.tobytes()
+        assert (got.n_adc_saturated, got.n_adc_conversions, got.n_dac_clipped) == (
+            widened.n_adc_saturated, widened.n_adc_conversions, widened.n_dac_clipped)
+        np.testing.assert_allclose(got.cell_power_uw, widened.cell_power_uw, rtol=1e-13)
+        if rowsum is None or path == "blas":
+            assert got.cell_power_uw.tobytes() == widened.cell_power_uw.tobytes()
+    # Against the float64 matrix: |Δ current| <= 2^-24 · sum_i |u_i| g_ij (g rounded to float32), so with
+    # a fine ADC the results differ by at most that plus one LSB.
+    fine = dict(kw, adc_bits=32, adc_i_min_ua=-2.0 ** 10, adc_i_max_ua=2.0 ** 10, adc_noise_ua=0.0,
+                adc_noise_draws=None, adc_offset_ua=0.0, adc_gain_error=0.0, iv_nonlinearity_per_v=0.0)
+    lsb = 2.0 ** 11 / (2 ** 32 - 1)
+    a = mvm.quantized_mvm(x, g32, None, **dict(fine, read_noise_draws=None)).y_ua
+    b = mvm.quantized_mvm(x, g_us, None, **dict(fine, read_noise_draws=None)).y_ua
+    codes, _ = dac_encode(x, 6)
+    reads = 5 if mode == "bit_serial" else 1
+    bound = 2.0 ** -24 * (np.abs(codes) / 31 * 0.2) @ g_us  # (batch, cols)
+    if pair_mode is not None:
+        bound = bound[:, 0::2] + bound[:, 1::2]
+    assert np.all(np.abs(a - b) <= bound + reads * 2 * lsb)
+    assert np.max(np.abs(a - b)) > 2 * lsb  # the rounding is visible at this resolution
+
+
+def test_row_sums_only_change_how_the_power_is_summed():
+    rng = np.random.default_rng(32)
+    g_us, var = _array(rng, 48, 16)
+    x = rng.uniform(-1, 1, (20, 48))
+    for mode in MODES:
+        zr, za = _draws(rng, mode, 8, 20, 16, None)
+        kw = dict(mode=mode, dac_bits=8, v_read_v=0.2, adc_bits=8, adc_i_min_ua=-300.0, adc_i_max_ua=300.0,
+                  adc_noise_ua=0.5, read_noise_draws=zr, adc_noise_draws=za)
+        rowsum = mvm.conductance_rowsum_us(g_us)
+        np.testing.assert_allclose(rowsum, g_us.sum(axis=1), rtol=1e-14)
+        plain = mvm.quantized_mvm(x[:4], g_us, var, path="fused", **{**kw, "read_noise_draws": zr[:, :4],
+                                                                     "adc_noise_draws": za[:, :4]})
+        fused = mvm.quantized_mvm(x[:4], g_us, var, path="fused", g_rowsum_us=rowsum,
+                                  **{**kw, "read_noise_draws": zr[:, :4], "adc_noise_draws": za[:, :4]})
+        blas = mvm.quantized_mvm(x, g_us, var, path="blas", g_rowsum_us=rowsum, **kw)
+        assert fused.y_ua.tobytes() == plain.y_ua.tobytes()
+        np.testing.assert_allclose(fused.cell_power_uw, plain.cell_power_uw, rtol=1e-13)
+        assert fused.cell_power_uw.tobytes() == blas.cell_power_uw[:4].tobytes()  # same formula
+    with pytest.raises(ValueError):
+        mvm.quantized_mvm(x, g_us, None, mode="pwm", dac_bits=8, v_read_v=0.2, adc_bits=8, adc_i_min_ua=-1.0,
+                          adc_i_max_ua=1.0, g_rowsum_us=np.ones(47))
+
+
+def test_refreshed_float32_window_equals_a_fresh_one():
+    rng = np.random.default_rng(33)
+    g_us = rng.uniform(1.0, 100.0, (40, 50))
+    for r0, r1, c0, c1 in ((0, 40, 0, 50), (5, 33, 7, 50), (0, 1, 3, 4)):
+        g32 = mvm.conductance_f32_us(g_us[r0:r1, c0:c1])
+        rowsum = mvm.conductance_rowsum_us(g32)
+        for _ in range(5):
+            cells = rng.integers(0, g_us.size, 30)
+            cells = np.concatenate((cells, cells[:5]))  # repeats allowed
+            g_us.flat[cells] = rng.uniform(1.0, 100.0, cells.size)
+            rows, cols = np.divmod(cells, g_us.shape[1])
+            inside = np.count_nonzero((rows >= r0) & (rows < r1) & (cols >= c0) & (cols < c1))
+            assert mvm.refresh_conductance_f32_us(g_us, cells, g32, rowsum, origin=(r0, c0)) == inside
+            fresh = mvm.conductance_f32_us(g_us[r0:r1, c0:c1])
+            assert g32.tobytes() == fresh.tobytes()
+            assert rowsum.tobytes() == mvm.conductance_rowsum_us(fresh).tobytes()
+    g32 = mvm.conductance_f32_us(g_us)
+    out = np.zeros(40)
+    mvm.conductance_rowsum_us(g32, rows=np.array([3, 3, 0]), out=out)
+    full = mvm.conductance_rowsum_us(g32)
+    assert out[0] == full[0] and out[3] == full[3] and not out[1:3].any() and not out[4:].any()
+    with pytest.raises(ValueError):
+        mvm.conductance_rowsum_us(g32, rows=np.array([40]), out=out)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -267,6 +397,11 @@ for mode in ("bit_serial", "pwm", "amplitude"):
                               adc_noise_draws=rng.standard_normal(as_), path=path)
         h.update(r.y_ua.tobytes()); h.update(r.cell_power_uw.tobytes())
         h.update(str((r.n_adc_saturated, r.n_adc_conversions, r.n_dac_clipped)).encode())
+        g32 = mvm.conductance_f32_us(g)
+        r = mvm.quantized_mvm(x, g32, mvm.noise_variance_f32_us2(var), mode=mode, dac_bits=8, v_read_v=0.2,
+                              adc_bits=8, adc_i_min_ua=-300, adc_i_max_ua=300, read_noise_draws=rng.standard_normal(rs),
+                              g_rowsum_us=mvm.conductance_rowsum_us(g32), path=path)
+        h.update(r.y_ua.tobytes()); h.update(r.cell_power_uw.tobytes())
 print(h.hexdigest())
 """
 
