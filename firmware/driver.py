@@ -43,16 +43,16 @@ class TileHandle:
     # blocking ---------------------------------------------------------------------------------
     def pulse(self, rows: Any, cols: Any, polarity: Any, v_pulse_v: Any, width_ps: Any, v_gate_v: Any) -> Result:
         """SET or RESET pulses on the cells (rows, cols); per-cell arrays broadcast against the cells."""
-        return self.chip.execute(Pulse(self.index, rows, cols, polarity, v_pulse_v, width_ps, v_gate_v))
+        return self.chip.twin.execute(Pulse(self.index, rows, cols, polarity, v_pulse_v, width_ps, v_gate_v))
 
     def read(self, rows: Any, cols: Any) -> Result:
         """Measured conductances (µS) of the cells (rows, cols), in their broadcast shape."""
-        return self.chip.execute(Read(self.index, rows, cols))
+        return self.chip.twin.execute(Read(self.index, rows, cols))
 
     def mvm(self, inputs: Any, row_window: tuple[int, int] | None = None,
             col_window: tuple[int, int] | None = None) -> Result:
         """Column currents (µA), shape (batch, outputs), for inputs in [-1, 1] of shape (rows,) or (batch, rows)."""
-        return self.chip.execute(Mvm(self.index, inputs, row_window, col_window))
+        return self.chip.twin.execute(Mvm(self.index, inputs, row_window, col_window))
 
     def configure(self, **settings: Any) -> Result:
         """Change runtime settings: ``v_read_v``, ``adc_read_range_ua``, ``adc_mvm_range_ua``."""
@@ -123,6 +123,11 @@ class ChipHandle:
     def execute(self, cmd: Any) -> Result:
         """Send one command and wait for its result."""
         return self.twin.execute(cmd)
+
+    def execute_cells(self, ops: twin.CellOps) -> twin.CellResults:
+        """Send a run of one-cell reads and pulses on one tile, each when the previous one is back: the same
+        results as one ``execute`` per op, in columns, many times faster (:mod:`twin.cell_ops`)."""
+        return self.twin.execute_cells(ops)
 
     def submit(self, cmd: Any):
         """Send one command without waiting; returns a SimPy event whose value is the Result."""

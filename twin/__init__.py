@@ -5,6 +5,7 @@
 picoseconds, charging energy per component. Firmware talks to it through :mod:`firmware`.
 """
 
+from twin.cell_ops import CellOps, CellResults
 from twin.chip import Chip, build
 from twin.commands import Configure, Mvm, Polarity, Pulse, Read, Result, command_from_json
 from twin.errors import CommandError, LogError, SpecError, TwinError
@@ -12,5 +13,5 @@ from twin.spec import ChipSpec, load as load_spec, loads as loads_spec
 
 __version__ = "0.1.0"
 
-__all__ = ["Chip", "ChipSpec", "CommandError", "Configure", "LogError", "Mvm", "Polarity", "Pulse", "Read", "Result",
+__all__ = ["CellOps", "CellResults", "Chip", "ChipSpec", "CommandError", "Configure", "LogError", "Mvm", "Polarity", "Pulse", "Read", "Result",
            "SpecError", "TwinError", "build", "command_from_json", "load_spec", "loads_spec", "__version__"]

@@ -77,23 +77,27 @@ class Array:
         rows, cols = cmd.cells()
         idx = rows * self.model.cols + cols
         g_true = self.model.conductance_us(now_ps).reshape(-1)[idx]
-        g = g_true
-        if self.effects.telegraph_noise:
-            rtn = self.model.telegraph_us(idx, now_ps)
-            if rtn is not None:
-                g = g + rtn
+        rtn = self.model.telegraph_us(idx, now_ps) if self.effects.telegraph_noise else None
         v = settings.v_read_v
-        u_v = v * self._iv_factor(v)
-        i_ua = g * u_v
-        var = self.model.read_noise_var_us2(g_true, v) if self.effects.read_noise else None
-        if var is not None:
-            i_ua = i_ua + u_v * np.sqrt(var) * self.rng["read_noise"].standard_normal(idx.size)
+        i_ua, u_v = self._read_currents_ua(g_true, rtn, v)
         i_est_ua, n_sat = self.adcs.convert(i_ua, settings.adc_read_range_ua)
         values = (i_est_ua / v).reshape(cmd.shape)
         # V²·G·t, each row driven for the average row time of this read (exact for one-row reads).
         t_row_ps = plan.phases[-1].duration_ps / max(plan.counts["rows_driven"], 1)
         cells_pj = float(v * u_v * g_true.sum() * t_row_ps * 1e-6)
         return values, cells_pj, {"adc_saturated": n_sat}
+
+    def _read_currents_ua(self, g_true: np.ndarray, rtn_us: np.ndarray | None, v: float
+                          ) -> tuple[np.ndarray, float]:
+        """Sensed currents of cells of true conductance *g_true* plus telegraph offsets *rtn_us* at read
+        voltage *v*: I–V non-linearity and white read noise (one draw per cell); returns (µA, v·f(v))."""
+        g = g_true if rtn_us is None else g_true + rtn_us
+        u_v = v * self._iv_factor(v)
+        i_ua = g * u_v
+        var = self.model.read_noise_var_us2(g_true, v) if self.effects.read_noise else None
+        if var is not None:
+            i_ua = i_ua + u_v * np.sqrt(var) * self.rng["read_noise"].standard_normal(g_true.size)
+        return i_ua, u_v
 
     def _iv_factor(self, v_v: float) -> float:
         """The cell's I–V factor f(v) at the read voltage (cached per voltage)."""
@@ -109,6 +113,36 @@ class Array:
         energy = self.model.apply_pulses(idx, np.ascontiguousarray(is_set), np.ascontiguousarray(v),
                                          np.ascontiguousarray(width), np.ascontiguousarray(gate), end_ps)
         return None, float(np.sum(energy)), {}
+
+    # --- sequences of single-cell commands -----------------------------------------------------
+    def execute_cell_sequence(self, is_read: np.ndarray, idx: np.ndarray, is_set: np.ndarray, v_pulse_v: np.ndarray,
+                              width_ps: np.ndarray, v_gate_v: np.ndarray, exec_start_ps: np.ndarray,
+                              exec_end_ps: np.ndarray, settings: TileSettings, t_read_ps: int
+                              ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """Single-cell reads and pulses in order, each exactly as its own Read or Pulse command would run.
+
+        Op *k* acts on flat cell ``idx[k]``, executing from ``exec_start_ps[k]`` to ``exec_end_ps[k]``;
+        *t_read_ps* is the array phase of a one-cell read. Returns (values: measured conductance of
+        each read, µS, NaN for pulses; cells' energy of each op, pJ; ADC saturations of each op), or
+        None when the device model has no sequence path.
+        """
+        t_ps = np.where(is_read, exec_start_ps, exec_end_ps)
+        out = self.model.cell_sequence(is_read, idx, is_set, v_pulse_v, width_ps, v_gate_v, t_ps)
+        if out is None:
+            return None
+        g_read_us, rtn_us, cells_pj = out
+        values = np.full(idx.size, np.nan)
+        saturated = np.zeros(idx.size, dtype=np.int64)
+        reads = np.flatnonzero(is_read)
+        if reads.size:  # the arithmetic of _read, element by element
+            g_true = g_read_us[reads]
+            v = settings.v_read_v
+            i_ua, u_v = self._read_currents_ua(g_true, None if rtn_us is None else rtn_us[reads], v)
+            i_est_ua, sat = self.adcs.convert_each(i_ua, settings.adc_read_range_ua)
+            values[reads] = i_est_ua / v
+            saturated[reads] = sat
+            cells_pj[reads] = v * u_v * g_true * float(t_read_ps) * 1e-6
+        return values, cells_pj, saturated
 
     # --- Mvm ----------------------------------------------------------------------------------
     def _mvm(self, cmd: Mvm, plan: Plan, settings: TileSettings, now_ps: int):
@@ -134,9 +168,17 @@ class Array:
             t_plane_ps = (2 ** (t.dac.bits - 1) - 1) * t.dac.t_lsb_ps
         if self.effects.ir_drop:
             return self._mvm_ir_drop(cmd, g_full, var, zr, za, t_plane_ps, settings, adc)
+        # Small batches (the single-pass kernel): float32 conductances + row sums kept between commands,
+        # half the memory streamed per vector (each conductance rounded by <= 2^-24 relative, see
+        # docs/physics/converters.md). Larger batches (BLAS) multiply by the float64 conductances directly.
+        rowsum = None
+        if cmd.batch <= mvm_physics.SMALL_BATCH_MAX:
+            operands = self._mvm_conductance(g_full, (r0, r1, c0, c1))
+            if operands is not None:
+                g, rowsum = operands
         res = mvm_physics.quantized_mvm(cmd.inputs, g, var, mode=mode, dac_bits=t.dac.bits, v_read_v=v,
                                         iv_nonlinearity_per_v=a, pair_mode=pair, read_noise_draws=zr,
-                                        adc_noise_draws=za, **adc)
+                                        adc_noise_draws=za, g_rowsum_us=rowsum, **adc)
         cells_pj = float(res.cell_power_uw.sum() * t_plane_ps * 1e-6)
         return res.y_ua, cells_pj, self._mvm_info(cmd, int(res.n_adc_saturated))
 
@@ -144,6 +186,55 @@ class Array:
         """Counts of an MVM: ADC saturations, row drives and the DAC energy they take."""
         drives = self.dacs.row_drives(cmd.inputs)
         return {"adc_saturated": n_saturated, "row_drives": drives, "dac_energy_pj": self.dacs.energy_pj(drives)}
+
+    # MVM operand caches (see _mvm_conductance); class-level defaults, set per instance on first use.
+    _g32_windows: dict | None = None
+    _g32_trackable: tuple[bool, bool] | None = None
+    _G32_MAX_WINDOWS = 4
+
+    def _mvm_conductance(self, g_full: np.ndarray, window: tuple) -> tuple[np.ndarray, np.ndarray] | None:
+        """The window of *g_full* (what the MVM multiplies by, already brought to now: conductance plus
+        telegraph offset) as float32 plus its row sums, kept between commands (for the last few windows used)
+        and updated only for the cells the model says changed — bit for bit what a fresh conversion gives.
+        None when the model cannot say which cells changed (the MVM then uses *g_full* as float64). Kept
+        lean: it runs on every MVM of up to SMALL_BATCH_MAX vectors."""
+        model = self.model
+        telegraph = self.effects.telegraph_noise
+        trackable = self._g32_trackable
+        if trackable is None or trackable[0] != telegraph:
+            trackable = self._g32_trackable = (telegraph, hasattr(model, "changed_since") and (
+                not telegraph or hasattr(model, "telegraph_changed_since")))
+            self._g32_windows = {}
+        if not trackable[1]:
+            return None
+        version = model.version
+        stamp = model.telegraph_stamp if telegraph else 0
+        windows = self._g32_windows
+        entry = windows.get(window)  # [g32, rowsum, version, stamp]
+        if entry is not None and entry[2] == version and entry[3] == stamp:
+            return entry[0], entry[1]
+        changed = None
+        if entry is not None:  # update the cells that changed, if known
+            if entry[2] != version:
+                changed = model.changed_since(entry[2])  # conductance changes
+                if changed is not None and entry[3] != stamp:
+                    flipped = model.telegraph_changed_since(entry[3])  # telegraph flips and refreshes
+                    changed = None if flipped is None else np.concatenate((changed, flipped))
+            else:
+                changed = model.telegraph_changed_since(entry[3])
+        r0, r1, c0, c1 = window
+        if changed is None:
+            g32 = mvm_physics.conductance_f32_us(g_full[r0:r1, c0:c1])
+            entry = [g32, mvm_physics.conductance_rowsum_us(g32), version, stamp]
+            if window not in windows and len(windows) >= self._G32_MAX_WINDOWS:
+                del windows[next(iter(windows))]  # the least recently built
+            windows[window] = entry
+        else:
+            if changed.size:
+                mvm_physics.refresh_conductance_f32_us(g_full, changed, entry[0], entry[1], (r0, c0))
+            entry[2] = version
+            entry[3] = stamp
+        return entry[0], entry[1]
 
     def _read_noise_var(self, now_ps: int, window: tuple, v_read_v: float) -> np.ndarray | None:
         """Read-noise variance of the window's cells (float32, ready for the MVM), cached per array state and

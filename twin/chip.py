@@ -15,11 +15,12 @@ from typing import Any
 import numpy as np
 import simpy
 from twin.array import Array
+from twin.cell_ops import CellOps, CellResults, execute_cells
 from twin.commands import Command, Configure, Mvm, Pulse, Read, Result
 from twin.controller import TileController
 from twin.converters import TileSettings
 from twin.hostlink import HostLink
-from twin.ledger import COMPONENTS, EnergyLedger
+from twin.ledger import EnergyLedger
 from twin.rng import ChipRng
 from twin.spec import ChipSpec
 from twin.tile import Tile
@@ -36,7 +37,7 @@ def transfer_bytes(cmd: Command, spec: ChipSpec) -> tuple[int, int]:
         n_cells = cmd.cells()[0].size
         return header + 2 * (cmd.rows.size + cmd.cols.size), header + n_cells * -(-t.adc.bits // 8)
     if isinstance(cmd, Pulse):
-        params = sum(a.size for a in (cmd.polarity, cmd.v_pulse_v, cmd.width_ps, cmd.v_gate_v))
+        params = cmd.polarity.size + cmd.v_pulse_v.size + cmd.width_ps.size + cmd.v_gate_v.size
         return header + 2 * (cmd.rows.size + cmd.cols.size + params), header
     if isinstance(cmd, Mvm):
         (r0, r1), (c0, c1) = cmd.windows(spec)
@@ -50,12 +51,22 @@ def transfer_bytes(cmd: Command, spec: ChipSpec) -> tuple[int, int]:
     raise TypeError(f"not a command: {cmd!r}")
 
 
+class Clock(simpy.Environment):
+    """The chip's SimPy environment (integer ps), with a shortcut for blocking commands on an idle clock."""
+
+    def advance_idle(self, to_ps: int) -> None:
+        """Move the clock to *to_ps* with nothing scheduled: what stepping a lone timeout ending then does."""
+        if self._queue or to_ps < self._now:
+            raise RuntimeError(f"advance_idle({to_ps}) at {self._now} with {len(self._queue)} events scheduled")
+        self._now = to_ps
+
+
 class Chip:
     """A simulated chip. Owns the clock (``env``, integer ps), the tiles, the ledger and the trace.
 
     Each command costs three SimPy events: its completion event and two timeouts (end of execution,
     end of the result transfer); a blocking ``execute`` on an otherwise idle clock books everything at
-    once and costs one. The host link and the tiles are FIFO servers booked at the simulated
+    once and costs none. The host link and the tiles are FIFO servers booked at the simulated
     time each request is made, which gives exactly the first-come first-served schedule of SimPy
     resources at a fraction of the cost (see docs/architecture.md).
     """
@@ -63,7 +74,7 @@ class Chip:
     def __init__(self, spec: ChipSpec, seed: int = 0) -> None:
         self.spec = spec
         self.seed = seed
-        self.env = simpy.Environment()
+        self.env = Clock()
         """The simulated clock; ``env.now`` is in ps."""
         self.rng = ChipRng(seed)
         self.host_link = HostLink(spec.host_link)
@@ -78,6 +89,8 @@ class Chip:
         self._next_index = 0
         self._listeners: list[Any] = []
         self._p_static_tile_mw = t.p_static_mw
+        self._mvm_bytes: dict[tuple, tuple[int, int]] = {}
+        """transfer_bytes of MVMs by (row_window, col_window, batch), the only things they depend on."""
 
     @property
     def now_ps(self) -> int:
@@ -124,8 +137,17 @@ class Chip:
             return event.value
         job = self._issue(cmd, None)
         job.out_start, job.out_end = self.host_link.reserve(job.exec_end, job.bytes_out)
-        self._step_until(env.timeout(job.out_end - env.now))
+        env.advance_idle(job.out_end)
         return self._complete(job)
+
+    def execute_cells(self, ops: CellOps) -> CellResults:
+        """Execute single-cell reads and pulses on one tile, each issued when the previous one is back.
+
+        The same values, times, energies, ledger and trace as ``execute`` called once per op (see
+        :mod:`twin.cell_ops`), in columns, at a small fraction of the cost on an otherwise idle chip.
+        Raises CommandError for the first bad op before anything runs.
+        """
+        return execute_cells(self, ops)
 
     def _step_until(self, event: simpy.Event) -> None:
         """Process events until *event* has been processed.
@@ -146,12 +168,21 @@ class Chip:
         kind = KIND.get(type(cmd))
         if kind is None:
             raise TypeError(f"not a command: {cmd!r}")
-        self.check(cmd)
+        cmd.check(self.spec, None, self._next_index)
         index = self._next_index
         self._next_index += 1
         now = self.env.now
         tile = self.tiles[cmd.tile]
-        bytes_in, bytes_out = transfer_bytes(cmd, self.spec)
+        if kind == "mvm":
+            key = (cmd.row_window, cmd.col_window, cmd.batch)
+            sizes = self._mvm_bytes.get(key)
+            if sizes is None:
+                sizes = transfer_bytes(cmd, self.spec)
+                if len(self._mvm_bytes) < 4096:
+                    self._mvm_bytes[key] = sizes
+            bytes_in, bytes_out = sizes
+        else:
+            bytes_in, bytes_out = transfer_bytes(cmd, self.spec)
         link = self.host_link
         link_seq = link.n_reserved
         in_start, in_end = link.reserve(tile.slot_free_ps(max(now, link.free_at_ps)), bytes_in)
@@ -184,19 +215,20 @@ class Chip:
         if info:
             dac_pj += info.pop("dac_energy_pj", 0.0)
             saturated = info.get("adc_saturated", 0)
-        # Energy by component, in the order of ledger.COMPONENTS.
-        energy = (job.cells_pj, dac_pj, e.get("adc", 0.0), e.get("controller", 0.0),
-                  self.host_link.energy_pj(job.bytes_in + job.bytes_out),
-                  self._p_static_tile_mw * (job.exec_end - job.exec_start) * 1e-3)
+        cells_pj, adc_pj, controller_pj = job.cells_pj, e.get("adc", 0.0), e.get("controller", 0.0)
+        link_pj = self.host_link.energy_pj(job.bytes_in + job.bytes_out)
+        static_pj = self._p_static_tile_mw * (job.exec_end - job.exec_start) * 1e-3
         counts = plan.counts
         kind = job.kind
         self.ledger.record(job.index, kind, cmd.tile, job.start, job.out_end, job.exec_start, job.exec_end,
                            counts.get("macs", 0), cmd.batch if kind == "mvm" else 0, counts.get("adc_conversions", 0),
-                           saturated, energy)
+                           saturated, (cells_pj, dac_pj, adc_pj, controller_pj, link_pj, static_pj))
         self.trace.add_command(job.index, cmd.tile, kind, (job.in_start, job.in_end), job.exec_start, plan.phases,
                                (job.out_start, job.out_end))
-        result = Result(cmd, job.index, job.values, job.start, job.out_end, job.exec_start, job.exec_end,
-                        dict(zip(COMPONENTS, energy)), {**counts, **info} if info else counts, job.link_seq)
+        energy_pj = {"cells": cells_pj, "dac": dac_pj, "adc": adc_pj, "controller": controller_pj,  # ledger.COMPONENTS
+                     "host_link": link_pj, "static": static_pj}
+        result = Result(cmd, job.index, job.values, job.start, job.out_end, job.exec_start, job.exec_end, energy_pj,
+                        {**counts, **info}, job.link_seq)
         for callback in self._listeners:
             callback(result)
         if job.done is not None:

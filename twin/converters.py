@@ -73,9 +73,19 @@ class AdcBank:
                                                           s.gain_error, s.noise_ua, noise)
         return i_est_ua, n_saturated
 
+    def convert_each(self, i_ua: np.ndarray, range_ua: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+        """As :meth:`convert` for independent conversions, one per element of *i_ua* (the same draws and
+        values as converting them one call each); returns (current per code, µA; saturated, bool per element)."""
+        noise = self.rng.standard_normal(i_ua.shape) if self.spec.noise_ua > 0 else None
+        return self._quantize(i_ua, range_ua, noise)
+
     def _convert_small(self, i_ua: np.ndarray, range_ua: tuple[float, float], noise: np.ndarray | None):
         """The same arithmetic as the ``adc_convert`` kernel, in numpy: cheaper than a kernel call for a
         handful of conversions, and bit-identical to it."""
+        i_est_ua, saturated = self._quantize(i_ua, range_ua, noise)
+        return i_est_ua, int(np.count_nonzero(saturated))
+
+    def _quantize(self, i_ua: np.ndarray, range_ua: tuple[float, float], noise: np.ndarray | None):
         s = self.spec
         lo = float(range_ua[0])
         lsb_ua = converters.adc_lsb_ua(s.bits, lo, range_ua[1])
@@ -84,8 +94,7 @@ class AdcBank:
             seen_ua = seen_ua + s.noise_ua * noise
         code = np.floor((seen_ua - lo) / lsb_ua + 0.5)
         top = float((1 << s.bits) - 1)
-        n_saturated = int(np.count_nonzero((code < 0.0) | (code > top)))
-        return lo + np.clip(code, 0.0, top) * lsb_ua, n_saturated
+        return lo + np.clip(code, 0.0, top) * lsb_ua, (code < 0.0) | (code > top)
 
 
 _SMALL = 64

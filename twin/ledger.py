@@ -24,6 +24,15 @@ FIELDS = ("cmd_id", "kind", "tile", "start_ps", "end_ps", "exec_start_ps", "exec
           "adc_conversions", "adc_saturated")
 """Per-command fields, followed in each record by one energy per component."""
 
+_NAMES = (*FIELDS, *(f"{c}_pj" for c in COMPONENTS))
+
+
+def _tuple_columns(records: list[tuple]) -> dict[str, np.ndarray]:
+    """Columns of records given as tuples."""
+    cols = list(zip(*records)) if records else [()] * len(_NAMES)
+    return {n: np.asarray(c, dtype=object if n == "kind" else (np.float64 if n.endswith("_pj") else np.int64))
+            for n, c in zip(_NAMES, cols)}
+
 
 class EnergyLedger:
     """Append-only per-command records: times, counts, and energy (pJ) by component."""
@@ -32,11 +41,15 @@ class EnergyLedger:
         self.p_static_chip_mw = p_static_chip_mw
         """Always-on chip power, charged over elapsed time in reports."""
         self._records: list[tuple] = []
+        """Commands recorded one by one since the last block."""
+        self._done: list[list[tuple] | dict[str, np.ndarray]] = []
+        """Earlier chunks in order: lists of records and blocks of columns (see :meth:`record_block`)."""
+        self._n_done = 0
         self._columns: dict[str, np.ndarray] | None = None
 
     def __len__(self) -> int:
         """Number of commands recorded."""
-        return len(self._records)
+        return self._n_done + len(self._records)
 
     def record(self, cmd_id: int, kind: str, tile: int, start_ps: int, end_ps: int, exec_start_ps: int,
                exec_end_ps: int, macs: int, vectors: int, adc_conversions: int, adc_saturated: int,
@@ -46,19 +59,32 @@ class EnergyLedger:
                               adc_conversions, adc_saturated, *energy_pj))
         self._columns = None
 
+    def record_block(self, columns: dict[str, np.ndarray]) -> None:
+        """Record several finished commands at once, as equally long columns named as in :meth:`columns`
+        (FIELDS, then ``<component>_pj``): no Python object per command."""
+        if self._records:
+            self._done.append(self._records)
+            self._n_done += len(self._records)
+            self._records = []
+        self._done.append({name: np.asarray(columns[name]) for name in _NAMES})
+        self._n_done += len(columns["cmd_id"])
+        self._columns = None
+
     def columns(self) -> dict[str, np.ndarray]:
         """All records as numpy columns (FIELDS, then ``<component>_pj``), in order of completion."""
         if self._columns is None:
-            names = (*FIELDS, *(f"{c}_pj" for c in COMPONENTS))
-            if self._records:
-                cols = list(zip(*self._records))
-            else:
-                cols = [()] * len(names)
-            self._columns = {n: np.asarray(c, dtype=object if n == "kind" else None) for n, c in zip(names, cols)}
+            chunks = [_tuple_columns(c) if isinstance(c, list) else c for c in (*self._done, self._records)]
+            self._columns = {n: np.concatenate([c[n] for c in chunks]) for n in _NAMES}
             self._columns["kind"] = self._columns["kind"].astype(str)
-            self._columns["energy_pj"] = sum((self._columns[f"{c}_pj"] for c in COMPONENTS),
-                                             np.zeros(len(self._records)))
+            self._columns["energy_pj"] = sum((self._columns[f"{c}_pj"] for c in COMPONENTS), np.zeros(len(self)))
         return self._columns
+
+    def _tuples(self) -> list[tuple]:
+        """Every record as a tuple (FIELDS, then one energy per component)."""
+        out: list[tuple] = []
+        for chunk in (*self._done, self._records):
+            out.extend(chunk if isinstance(chunk, list) else zip(*(chunk[n].tolist() for n in _NAMES)))
+        return out
 
     # --- queries ------------------------------------------------------------------------------
     def chip_static_pj(self, until_ps: int) -> float:
@@ -123,14 +149,14 @@ class EnergyLedger:
     def rows(self) -> list[dict[str, Any]]:
         """One dict per command, sorted by id: times, kind, tile, counts and energy by component."""
         names = (*FIELDS, *(f"{c}_pj" for c in COMPONENTS))
-        return [dict(zip(names, r)) for r in sorted(self._records)]
+        return [dict(zip(names, r)) for r in sorted(self._tuples())]
 
     def to_csv(self, path: str | Path) -> None:
         """Write one row per command (see :meth:`rows`)."""
         with open(path, "w", newline="") as fh:
             writer = csv.writer(fh)
             writer.writerow((*FIELDS, *(f"{c}_pj" for c in COMPONENTS)))
-            writer.writerows(sorted(self._records))
+            writer.writerows(sorted(self._tuples()))
 
     def summary(self, until_ps: int) -> dict[str, Any]:
         """Everything the reports show, as plain data (JSON-ready)."""

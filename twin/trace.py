@@ -9,7 +9,23 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class _Block:
+    """Schedules of several commands of one tile, in columns (see :meth:`Trace.add_block`)."""
+
+    cmd_ids: np.ndarray
+    tile: int
+    kinds: list[str]
+    in_ps: tuple[np.ndarray, np.ndarray]
+    exec_start_ps: np.ndarray
+    phases: list[tuple]
+    out_ps: tuple[np.ndarray, np.ndarray]
 
 
 class Trace:
@@ -17,20 +33,39 @@ class Trace:
 
     def __init__(self) -> None:
         self._commands: list[tuple] = []
+        self._n = 0
 
     def __len__(self) -> int:
         """Number of commands traced."""
-        return len(self._commands)
+        return self._n
 
     def add_command(self, cmd_id: int, tile: int, kind: str, in_ps: tuple[int, int], exec_start_ps: int,
                     phases: tuple, out_ps: tuple[int, int]) -> None:
         """Record one command's schedule; *phases* are its Plan phases (component, name, duration_ps)."""
         self._commands.append((cmd_id, tile, kind, in_ps, exec_start_ps, phases, out_ps))
+        self._n += 1
+
+    def add_block(self, cmd_ids: np.ndarray, tile: int, kinds: list[str], in_ps: tuple[np.ndarray, np.ndarray],
+                  exec_start_ps: np.ndarray, phases: list[tuple], out_ps: tuple[np.ndarray, np.ndarray]) -> None:
+        """Record several commands of one tile at once, as columns (expanded only when records are asked for)."""
+        self._commands.append(_Block(cmd_ids, tile, kinds, in_ps, exec_start_ps, phases, out_ps))
+        self._n += len(kinds)
+
+    def _schedules(self):
+        """Every command's (cmd_id, tile, kind, in_ps, exec_start_ps, phases, out_ps), blocks expanded."""
+        for entry in self._commands:
+            if isinstance(entry, _Block):
+                b = entry
+                yield from zip(b.cmd_ids.tolist(), [b.tile] * len(b.kinds), b.kinds,
+                               zip(b.in_ps[0].tolist(), b.in_ps[1].tolist()), b.exec_start_ps.tolist(), b.phases,
+                               zip(b.out_ps[0].tolist(), b.out_ps[1].tolist()))
+            else:
+                yield entry
 
     def records(self) -> list[tuple[int, int, str, str, int, int]]:
         """All phases as (cmd_id, tile, component, phase, start_ps, end_ps), command by command."""
         out = []
-        for cmd_id, tile, kind, (in_start, in_end), t, phases, (out_start, out_end) in self._commands:
+        for cmd_id, tile, kind, (in_start, in_end), t, phases, (out_start, out_end) in self._schedules():
             out.append((cmd_id, tile, "host_link", f"{kind} in", in_start, in_end))
             if t > in_end:
                 out.append((cmd_id, tile, "queue", "wait", in_end, t))

@@ -111,3 +111,112 @@ def test_cli_exit_codes_and_truncated_prefix(tmp_path, noisy_spec_path, capsys):
     out = capsys.readouterr().out
     assert "4 commands" in out and "[truncated log: valid prefix only]" in out
     assert main(["replay", str(tmp_path / "nope.jsonl")]) == 2
+
+
+def _mixed_cell_log(path, spec_path):
+    """Runs of one-cell reads and pulses on two tiles with idle gaps, a multi-cell read and an MVM in
+    between, and one-cell commands that overlap others (submitted together)."""
+    chip = open_chip(spec_path, seed=2, log=path)
+    spec = chip.spec
+    p = spec.tile.programming
+    rng = np.random.default_rng(8)
+    x = rng.uniform(-1, 1, spec.tile.array.rows)
+
+    def cells(tile, n):
+        for _ in range(n):
+            r, c = int(rng.integers(5)), int(rng.integers(5))
+            if rng.random() < 0.5:
+                tile.read(r, c) if rng.random() < 0.5 else tile.read([r], [c])
+            else:
+                tile.pulse(r, c, "set" if rng.random() < 0.6 else "reset", float(p.v_set_range_v[1]),
+                           int(p.width_range_ps[0]), float(p.v_gate_range_v[1]))
+
+    cells(chip.tile(0), 60)
+    chip.wait(1_000_000)
+    cells(chip.tile(1), 20)
+    chip.tile(0).read(np.arange(4), 3)
+    chip.tile(0).mvm(x)
+    chip.submit(twin.Read(0, 1, 1))
+    chip.submit(twin.Read(1, 2, 2))
+    chip.submit(twin.Pulse(0, 3, 3, "set", float(p.v_set_range_v[1]), int(p.width_range_ps[0]),
+                           float(p.v_gate_range_v[1])))
+    chip.run()
+    cells(chip.tile(0), 30)
+    chip.log.close()
+
+
+@pytest.mark.parametrize("seed", [None, 5], ids=["same-seed", "other-seed"])
+def test_cell_runs_replay_exactly_as_the_event_path(tmp_path, noisy_spec_path, monkeypatch, seed):
+    """Runs of one-cell commands take the column path; it reports what the event path reports, per command
+    (the CSV) and overall, whether the replay matches (same seed) or diverges (another seed)."""
+    path = tmp_path / "cells.jsonl"
+    _mixed_cell_log(path, noisy_spec_path)
+    fast = replay(path, seed=seed, csv_path=tmp_path / "fast.csv")
+    import firmware.replay as replay_module
+
+    monkeypatch.setattr(replay_module, "_cell_fields", lambda d, lineno: None)  # everything by events
+    slow = replay(path, seed=seed, csv_path=tmp_path / "slow.csv")
+    assert (tmp_path / "fast.csv").read_text() == (tmp_path / "slow.csv").read_text()
+    assert fast.n_commands == slow.n_commands == 115 and fast.diverged == (seed is not None) == slow.diverged
+    for op, k in slow.by_kind.items():
+        f = fast.by_kind[op]
+        assert (f.count, f.n_values, f.max_abs_diff, f.n_diverged) == (k.count, k.n_values, k.max_abs_diff, k.n_diverged)
+        assert f.rms_diff == pytest.approx(k.rms_diff, rel=1e-12)
+    if seed is not None:
+        assert fast.first_divergence == slow.first_divergence
+        assert fast.first_divergence.index == 0 and ",read,0,7,1," in (tmp_path / "fast.csv").read_text()
+        assert re.search(r",read,\d+,\d+,1,[^\n]*,1,row \d+ col \d+\n", (tmp_path / "fast.csv").read_text())
+
+
+def test_a_bad_one_cell_command_in_a_run_is_reported_as_rejected(tmp_path, noisy_spec_path):
+    path = tmp_path / "cells.jsonl"
+    _mixed_cell_log(path, noisy_spec_path)
+    lines = path.read_text().splitlines()
+    rec = json.loads(lines[10])
+    rec["cmd"]["rows"] = 999
+    lines[10] = json.dumps(rec)
+    path.write_text("\n".join(lines) + "\n")
+    report = replay(path)
+    d = report.first_divergence
+    assert d.index == rec["i"] and d.line == 11 and d.address.startswith("rejected by the replay chip:")
+    assert "row must be in [0, 255], not 999" in d.address
+
+
+def test_hardware_cell_runs_replay_exactly_as_the_event_path(tmp_path, noisy_spec_path, monkeypatch):
+    """A hardware log (one-cell events, plus same-time events that form multi-cell commands) gives the
+    same per-command CSV and report through execute_cells as one blocking command at a time."""
+    from firmware.log_format import LogHeader, read_log, twin_records_to_hardware, write_jsonl
+    import firmware.replay as replay_module
+
+    twin_path = tmp_path / "cells.jsonl"
+    _mixed_cell_log(twin_path, noisy_spec_path)
+    with read_log(twin_path) as reader:
+        header = reader.header
+        events = [ev.to_json() for ev in twin_records_to_hardware(iter(reader))]
+    events.insert(5, {**events[4], "rows": [4], "cols": [4]})  # joins event 4 into a two-cell command
+    path = tmp_path / "hw.jsonl"
+    write_jsonl(path, LogHeader(form="hardware", spec_name=header.spec_name, spec_sha256=header.spec_sha256,
+                                spec_yaml=header.spec_yaml, seed=header.seed), events)
+    fast = replay(path, seed=2, csv_path=tmp_path / "fast.csv")
+    monkeypatch.setattr(replay_module, "_hardware_cell", lambda d, lineno: None)
+    slow = replay(path, seed=2, csv_path=tmp_path / "slow.csv")
+    assert (tmp_path / "fast.csv").read_text() == (tmp_path / "slow.csv").read_text()
+    assert fast.n_commands == slow.n_commands == len(events) - 1 and fast.sim_ps == slow.sim_ps
+    assert fast.first_divergence == slow.first_divergence and fast.diverged
+
+
+def test_a_log_recorded_through_execute_cells_replays_bit_identically(tmp_path, noisy_spec_path):
+    path = tmp_path / "cells.jsonl"
+    chip = open_chip(noisy_spec_path, seed=4, log=path)
+    rng = np.random.default_rng(3)
+    p = chip.spec.tile.programming
+    n = 200
+    ops = twin.CellOps(1, rng.random(n) < 0.5, rng.integers(0, 4, n), rng.integers(0, 4, n), rng.random(n) < 0.7,
+                       np.full(n, p.v_set_range_v[1]), np.full(n, p.width_range_ps[0]), np.full(n, p.v_gate_range_v[1]),
+                       issue_ps=np.arange(n) * 500_000)
+    res = chip.execute_cells(ops)
+    chip.log.close()
+    assert chip.log.n_written == n and np.isfinite(res.values[ops.is_read]).all()
+    report = replay(path)
+    assert not report.diverged and report.n_commands == n
+    assert report.by_kind["read"].n_values == int(ops.is_read.sum())

@@ -99,6 +99,19 @@ class DeviceModel(ABC):
         *v_pulse_v* is the pulse magnitude (positive).
         """
 
+    def cell_sequence(self, is_read: np.ndarray, idx: np.ndarray, is_set: np.ndarray, v_pulse_v: np.ndarray,
+                      width_ps: np.ndarray, v_gate_v: np.ndarray, t_ps: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray] | None:
+        """Optional fast path: single-cell pulses and reads in order, op *k* on cell ``idx[k]`` at ``t_ps[k]``.
+
+        Must give, bit for bit, what one ``apply_pulses`` per pulse and one read per read would give
+        (the same draws from the same streams, the same state afterwards). Returns (conductance of each
+        read cell at its time, its telegraph offset or None when the model has none, energy of each
+        pulse in pJ), arrays of length n with the other kind's entries unused; or None when the model
+        has no such path (the chip then executes one command at a time).
+        """
+        return None
+
     # --- reading -----------------------------------------------------------------------------
     def read_noise_var_us2(self, g_us: np.ndarray, v_read_v: float) -> np.ndarray | None:
         """Variance of the white read noise of cells of conductance *g_us* at *v_read_v*, µS².

@@ -248,12 +248,16 @@ class Rram1T1R(DeviceModel):
         # Whole-array updates advance the few fastest fluctuators exactly and thin the rest (see
         # _telegraph_all_us); the split is the dwell time of the fastest 2 % of cells.
         self._rtn_tau_split_ps = float(np.quantile(self.rtn_tau_ps, 0.02)) if n else 1.0
-        self._rtn_n_fast = int(np.count_nonzero(self.rtn_tau_ps < np.float32(self._rtn_tau_split_ps)))
+        self._rtn_fast_cells: np.ndarray | None = None
+        """Flat indices of those fast cells, ascending (made at the first whole-array update: an MVM cache)."""
         self._rtn_all_ps = 0
         """Every fluctuator has been evaluated at or after this time."""
         self._rtn_offsets: np.ndarray | None = None
         self._g_rtn_us: np.ndarray | None = None
         self._rtn_offsets_key: int | None = None
+        self._rtn_stamp = 0
+        self._rtn_log: list[tuple[int, np.ndarray | None]] = []
+        """(stamp, cells whose telegraph-cache entry was rewritten, None = all) for incremental MVM caches."""
         # -- conductance cache ----------------------------------------------------------------------
         self.g_us = self.g_prog_us.astype(np.float64)
         """Cache of the conductance (f64), exact as of the last evaluation; returned as (rows, cols)."""
@@ -280,9 +284,9 @@ class Rram1T1R(DeviceModel):
             denoise_floor=p.denoise_floor, rtn_spread=p.rtn_spread)
 
     def nbytes(self) -> int:
-        """Per-cell state bytes (the telegraph caches of whole-array MVMs, 16 B per cell, are not cell state:
-        they exist only on tiles that run MVMs with telegraph noise on)."""
-        caches = ("_rtn_offsets", "_g_rtn_us")
+        """Per-cell state bytes (the telegraph caches of whole-array MVMs, about 16.2 B per cell, are not cell
+        state: they exist only on tiles that run MVMs with telegraph noise on)."""
+        caches = ("_rtn_offsets", "_g_rtn_us", "_rtn_fast_cells")
         return sum(v.nbytes for k, v in vars(self).items() if isinstance(v, np.ndarray) and k not in caches)
 
     # --- state -----------------------------------------------------------------------------------
@@ -370,6 +374,45 @@ class Rram1T1R(DeviceModel):
         self._bump_version(idx.copy())
         return energy_pj
 
+    def cell_sequence(self, is_read, idx, is_set, v_pulse_v, width_ps, v_gate_v, t_ps):
+        n = idx.size
+        effects = self.effects
+        pulses = ~is_read
+        n_pulses = int(np.count_nonzero(pulses))
+        # The same draws, from the same streams, as one command per op would make: c2c and relaxation one
+        # per pulse, telegraph one per op (pulses and reads alike).
+        z_c2c = z_relax = _EMPTY
+        if effects.cycle_noise and n_pulses:
+            z_c2c = np.zeros(n)
+            z_c2c[pulses] = self._rng_c2c.standard_normal(n_pulses)
+        if effects.relaxation and n_pulses:
+            z_relax = np.zeros(n)
+            z_relax[pulses] = self._rng_relaxation.standard_normal(n_pulses)
+        u_rtn = self._rng_rtn.random(n) if effects.telegraph_noise else _EMPTY
+        g_read_us = np.zeros(n)
+        rtn_read_us = np.zeros(n)
+        energy_pj = np.zeros(n)
+        p = self.params
+        device_kernels.cell_sequence(
+            is_read, idx, is_set, v_pulse_v, width_ps, v_gate_v, t_ps,
+            self.g_prog_us, self.relax_us, self.t_prog_ps, self.rtn_level, self.g_us,
+            self.g_min_us, self.g_max_us, self.v_set_th_v, self.v_reset_th_v, self.set_rate, self.reset_rate,
+            z_c2c, z_relax, u_rtn, self._prm, self.t_rtn_ps, self.rtn_tau_ps, self._rtn_all_ps, p.rtn_amp_us,
+            p.rtn_exponent, p.g_max_us, g_read_us, rtn_read_us, energy_pj)
+        if n_pulses:
+            t_pulses = t_ps[pulses]
+            if effects.relaxation:
+                self._relaxing = True
+                self._pulsed_since_eval = True
+                if t_pulses.min() < self._t_eval_ps:
+                    self._t_eval_ps = _FAR_PAST_PS
+                self._t_last_prog_ps = max(self._t_last_prog_ps, int(t_pulses.max()))
+        # Pulsed cells changed; read cells' fluctuators may have flipped (whole-array telegraph caches).
+        changed = idx if self._rtn_offsets is not None else idx[pulses]
+        if changed.size:
+            self._bump_version(changed.copy())
+        return g_read_us, (rtn_read_us if effects.telegraph_noise else None), energy_pj
+
     # --- reading ---------------------------------------------------------------------------------
     def read_noise_var_us2(self, g_us, v_read_v):
         g = np.ascontiguousarray(g_us, dtype=np.float64)
@@ -397,6 +440,7 @@ class Rram1T1R(DeviceModel):
         if self._rtn_offsets is not None:  # keep the whole-array caches right for these cells
             read_kernels.telegraph_offsets_at_us(idx, g_all, self.rtn_level, p.rtn_amp_us, p.rtn_exponent,
                                                  p.g_max_us, self._rtn_offsets, self._g_rtn_us)
+            self._log_telegraph_cells(idx.copy())
         return out
 
     def conductance_with_telegraph_us(self, now_ps: int) -> np.ndarray:
@@ -429,30 +473,68 @@ class Rram1T1R(DeviceModel):
                                           self.rtn_tau_ps, u, p.rtn_amp_us, p.rtn_exponent, p.g_max_us, out)
             self._rtn_offsets = out
             self._g_rtn_us = g_all + out
+            self._log_telegraph_cells(None)
         elif dt_max > 0:
             candidates = _bernoulli_positions(r, n, p_bound)
             u_candidates = r.random(candidates.size)
-            u_fast = r.random(self._rtn_n_fast)
-            flipped = np.empty(self._rtn_n_fast + candidates.size, dtype=np.int64)
+            if self._rtn_fast_cells is None:  # the kernel's test, in float64
+                self._rtn_fast_cells = np.flatnonzero(self.rtn_tau_ps.astype(np.float64) < self._rtn_tau_split_ps)
+            fast_cells = self._rtn_fast_cells
+            u_fast = r.random(fast_cells.size)
+            flipped = np.empty(fast_cells.size + candidates.size, dtype=np.int64)
             n_flipped = read_kernels.telegraph_step_all(now_ps, self._rtn_all_ps, self._rtn_tau_split_ps, p_bound,
-                                                        candidates, u_candidates, u_fast, self.rtn_level,
+                                                        fast_cells, candidates, u_candidates, u_fast, self.rtn_level,
                                                         self.t_rtn_ps, self.rtn_tau_ps, flipped)
             moved = flipped[:n_flipped]
             if valid:
                 self._rtn_offsets[moved] *= -1.0
                 self._g_rtn_us[moved] = g_all[moved] + self._rtn_offsets[moved]
+                if moved.size:
+                    self._log_telegraph_cells(moved)
         if not valid and self._rtn_offsets is not None and p_bound <= _THINNING_MAX_P:
             changed = None if self._rtn_offsets_key is None else self.changed_since(self._rtn_offsets_key)
             if changed is None:
                 read_kernels.telegraph_offsets_us(g_all, self.rtn_level, p.rtn_amp_us, p.rtn_exponent, p.g_max_us,
                                                   self._rtn_offsets)
                 np.add(g_all, self._rtn_offsets, out=self._g_rtn_us)
+                self._log_telegraph_cells(None)
             else:  # only the cells whose conductance changed or whose fluctuator flipped since the caches were made
-                read_kernels.telegraph_offsets_at_us(np.concatenate((changed, moved)), g_all, self.rtn_level, p.rtn_amp_us, p.rtn_exponent,
+                cells = np.concatenate((changed, moved))
+                read_kernels.telegraph_offsets_at_us(cells, g_all, self.rtn_level, p.rtn_amp_us, p.rtn_exponent,
                                                      p.g_max_us, self._rtn_offsets, self._g_rtn_us)
+                self._log_telegraph_cells(cells)
         self._rtn_all_ps = now_ps
         self._rtn_offsets_key = self._version
         return self._rtn_offsets
+
+    def _log_telegraph_cells(self, cells: np.ndarray | None) -> None:
+        """Record that the telegraph caches were rewritten at flat *cells* (None: possibly everywhere)."""
+        self._rtn_stamp += 1
+        log = self._rtn_log
+        log.append((self._rtn_stamp, cells))
+        while len(log) > _CHANGE_HISTORY:
+            log.pop(0)
+
+    @property
+    def telegraph_stamp(self) -> int:
+        """Bumped whenever telegraph updates rewrite entries of ``conductance_with_telegraph_us``."""
+        return self._rtn_stamp
+
+    def telegraph_changed_since(self, stamp: int) -> np.ndarray | None:
+        """Flat indices of the cells whose ``conductance_with_telegraph_us`` entry telegraph updates rewrote
+        after *stamp* (with repeats; cells whose conductance changed are in ``changed_since``), or None when
+        that is no longer known or is most of the array (for incremental caches of MVM operands)."""
+        if stamp == self._rtn_stamp:
+            return _NO_CELLS
+        log = self._rtn_log
+        if stamp == self._rtn_stamp - 1:  # the common case: one update since (the log's last entry)
+            return log[-1][1]
+        if not log or log[0][0] > stamp + 1 or stamp > self._rtn_stamp:
+            return None
+        parts = [cells for s, cells in log if s > stamp]
+        if any(cells is None for cells in parts) or sum(c.size for c in parts) > self.g_us.size // 4:
+            return None
+        return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
     def iv_nonlinearity_per_v(self) -> float:
         return float(self.params.iv_nonlinearity_per_v)

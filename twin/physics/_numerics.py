@@ -26,3 +26,28 @@ def relaxed_g_us(g_prog_us, relax_us, t_prog_ps, now_ps, tau_relax_ps, settle_ps
     if dt >= settle_ps:
         return g + d
     return g + d * (1.0 - math.exp(-np.float64(dt) / tau_relax_ps))
+
+
+@numba.njit(cache=True)
+def telegraph_offset_us(g_us, lvl, amp_us, exponent, g_ref_us):
+    """``½·A(g)·level`` of one cell, µS."""
+    if lvl == 0.0 or g_us <= 0.0:
+        return 0.0
+    return 0.5 * amp_us * (g_us / g_ref_us) ** exponent * lvl
+
+
+@numba.njit(cache=True)
+def telegraph_step_us(c, u, now_ps, t_floor_ps, g_us, rtn_level, t_rtn_ps, rtn_tau_ps, amp_us, exponent, g_ref_us):
+    """Advance cell *c*'s fluctuator to *now_ps* with uniform draw *u*; return its offset, µS.
+
+    The cell was last evaluated at ``max(t_rtn_ps[c], t_floor_ps)``.
+    """
+    lvl = np.float64(rtn_level[c])
+    dt = now_ps - max(t_rtn_ps[c], t_floor_ps)
+    if dt > 0:
+        p = 0.5 * (1.0 - math.exp(-2.0 * np.float64(dt) / np.float64(rtn_tau_ps[c])))
+        if u < p:
+            lvl = -lvl
+            rtn_level[c] = np.float32(lvl)
+        t_rtn_ps[c] = now_ps
+    return telegraph_offset_us(g_us, lvl, amp_us, exponent, g_ref_us)

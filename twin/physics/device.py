@@ -28,7 +28,7 @@ import math
 import numba
 import numpy as np
 
-from twin.physics._numerics import relaxed_g_us
+from twin.physics._numerics import relaxed_g_us, telegraph_step_us
 
 UNFORMED = -1
 """``t_prog_ps`` of a cell that has not been formed yet."""
@@ -206,6 +206,40 @@ def pulse_response_g_us_serial(idx, is_set, v_pulse_v, width_ps, v_gate_v, now_p
                  g_min_us, g_max_us, v_set_th_v, v_reset_th_v, set_rate, reset_rate,
                  z_c2c, z_relax, u_rtn, prm, energy_pj)
 
+
+
+@numba.njit(cache=True)
+def cell_sequence(is_read, idx, is_set, v_pulse_v, width_ps, v_gate_v, t_ps,
+                  g_prog_us, relax_us, t_prog_ps, rtn_level, g_cache_us,
+                  g_min_us, g_max_us, v_set_th_v, v_reset_th_v, set_rate, reset_rate,
+                  z_c2c, z_relax, u_rtn, prm, t_rtn_ps, rtn_tau_ps, t_rtn_floor_ps, rtn_amp_us, rtn_exponent,
+                  rtn_g_ref_us, g_read_us, rtn_read_us, energy_pj):
+    """Single-cell pulses and reads in order, op *k* on cell ``idx[k]`` at time ``t_ps[k]``.
+
+    A pulse is :func:`pulse_response_g_us` on one cell (its energy goes into ``energy_pj[k]``). A read
+    evaluates the cell's relaxed conductance into ``g_read_us[k]`` and, when ``u_rtn`` is not empty,
+    advances its fluctuator (as :func:`twin.physics.read.telegraph_us`) and writes its offset into
+    ``rtn_read_us[k]``. Per-op arrays have length n (entries of the other kind are ignored); the
+    draws are per op: ``z_c2c``, ``z_relax`` used by pulses, ``u_rtn`` by every op (empty when the
+    effect is off). Each op gives exactly what one command of it would give, bit for bit; the
+    ``g_cache_us`` of read cells is not refreshed (the caller re-evaluates relaxation afterwards).
+    """
+    has_rtn = u_rtn.size > 0
+    tau_relax_ps = prm[10]
+    settle_ps = prm[11]
+    for k in range(idx.size):
+        c = idx[k]
+        if is_read[k]:
+            g = relaxed_g_us(g_prog_us[c], relax_us[c], t_prog_ps[c], t_ps[k], tau_relax_ps, settle_ps)
+            g_read_us[k] = g
+            if has_rtn:
+                rtn_read_us[k] = telegraph_step_us(c, u_rtn[k], t_ps[k], t_rtn_floor_ps, g, rtn_level, t_rtn_ps,
+                                                   rtn_tau_ps, rtn_amp_us, rtn_exponent, rtn_g_ref_us)
+        else:
+            _pulse_range(k, k + 1, idx, is_set, v_pulse_v, width_ps, v_gate_v, t_ps[k],
+                         g_prog_us, relax_us, t_prog_ps, rtn_level, g_cache_us,
+                         g_min_us, g_max_us, v_set_th_v, v_reset_th_v, set_rate, reset_rate,
+                         z_c2c, z_relax, u_rtn, prm, energy_pj)
 
 
 PARALLEL_MIN_CELLS = 16384

@@ -20,6 +20,9 @@ import math
 import numba
 import numpy as np
 
+from twin.physics._numerics import telegraph_offset_us as _offset_one
+from twin.physics._numerics import telegraph_step_us as _step_one
+
 
 @numba.njit(cache=True)
 def read_noise_var_us2(g_us, noise_abs_us, noise_rel, out_us2):
@@ -27,31 +30,6 @@ def read_noise_var_us2(g_us, noise_abs_us, noise_rel, out_us2):
     for i in range(g_us.size):
         s = noise_abs_us + noise_rel * abs(g_us[i])
         out_us2[i] = s * s
-
-
-@numba.njit(cache=True)
-def _offset_one(g_us, lvl, amp_us, exponent, g_ref_us):
-    """``½·A(g)·level`` of one cell, µS."""
-    if lvl == 0.0 or g_us <= 0.0:
-        return 0.0
-    return 0.5 * amp_us * (g_us / g_ref_us) ** exponent * lvl
-
-
-@numba.njit(cache=True)
-def _step_one(c, u, now_ps, t_floor_ps, g_us, rtn_level, t_rtn_ps, rtn_tau_ps, amp_us, exponent, g_ref_us):
-    """Advance cell *c*'s fluctuator to *now_ps* with uniform draw *u*; return its offset, µS.
-
-    The cell was last evaluated at ``max(t_rtn_ps[c], t_floor_ps)``.
-    """
-    lvl = np.float64(rtn_level[c])
-    dt = now_ps - max(t_rtn_ps[c], t_floor_ps)
-    if dt > 0:
-        p = 0.5 * (1.0 - math.exp(-2.0 * np.float64(dt) / np.float64(rtn_tau_ps[c])))
-        if u < p:
-            lvl = -lvl
-            rtn_level[c] = np.float32(lvl)
-        t_rtn_ps[c] = now_ps
-    return _offset_one(g_us, lvl, amp_us, exponent, g_ref_us)
 
 
 @numba.njit(cache=True)
@@ -95,28 +73,26 @@ def telegraph_offsets_at_us(idx, g_us, rtn_level, amp_us, exponent, g_ref_us, of
 
 
 @numba.njit(cache=True)
-def telegraph_step_all(now_ps, t_floor_ps, tau_split_ps, p_bound, candidates, u_candidates, u_fast, rtn_level,
+def telegraph_step_all(now_ps, t_floor_ps, tau_split_ps, p_bound, fast_cells, candidates, u_candidates, u_fast, rtn_level,
                        t_rtn_ps, rtn_tau_ps, flipped_out):
     """Advance every fluctuator to *now_ps*; write the indices of those that flipped; return their count.
 
-    Fast cells (``rtn_tau_ps < tau_split_ps``) are few and are each advanced exactly, with the next
-    draw of *u_fast* (in cell order). The others flip with probability at most *p_bound*; the caller
+    Fast cells (``rtn_tau_ps < tau_split_ps``, listed in ascending order in *fast_cells*) are few and
+    are each advanced exactly, with the next draw of *u_fast* (in that order). The others flip with probability at most *p_bound*; the caller
     picks *candidates* among all cells with that probability, and a slow candidate flips when
     ``u·p_bound < p_c`` (thinning). Every cell thus flips with exactly its Markov probability.
     """
     n_flipped = 0
-    k = 0
-    for c in range(rtn_tau_ps.size):
-        if rtn_tau_ps[c] < tau_split_ps:
-            dt = now_ps - max(t_rtn_ps[c], t_floor_ps)
-            if dt > 0:
-                p = 0.5 * (1.0 - math.exp(-2.0 * np.float64(dt) / np.float64(rtn_tau_ps[c])))
-                if u_fast[k] < p:
-                    rtn_level[c] = -rtn_level[c]
-                    flipped_out[n_flipped] = c
-                    n_flipped += 1
-                t_rtn_ps[c] = now_ps
-            k += 1
+    for k in range(fast_cells.size):
+        c = fast_cells[k]
+        dt = now_ps - max(t_rtn_ps[c], t_floor_ps)
+        if dt > 0:
+            p = 0.5 * (1.0 - math.exp(-2.0 * np.float64(dt) / np.float64(rtn_tau_ps[c])))
+            if u_fast[k] < p:
+                rtn_level[c] = -rtn_level[c]
+                flipped_out[n_flipped] = c
+                n_flipped += 1
+            t_rtn_ps[c] = now_ps
     for j in range(candidates.size):
         c = candidates[j]
         if rtn_tau_ps[c] < tau_split_ps:

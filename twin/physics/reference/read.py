@@ -30,17 +30,18 @@ def telegraph_offsets_us(g_us, rtn_level, amp_us, exponent, g_ref_us):
     return np.where((lvl == 0.0) | (g_us <= 0.0), 0.0, off)
 
 
-def telegraph_step_all(now_ps, t_floor_ps, tau_split_ps, p_bound, candidates, u_candidates, u_fast, rtn_level,
-                       t_rtn_ps, rtn_tau_ps):
+def telegraph_step_all(now_ps, t_floor_ps, tau_split_ps, p_bound, fast_cells, candidates, u_candidates, u_fast,
+                       rtn_level, t_rtn_ps, rtn_tau_ps):
     """Reference for ``read.telegraph_step_all``: returns the flipped indices (fast cells first, then
     candidates), updates rtn_level and t_rtn_ps in place."""
     tau = rtn_tau_ps.astype(np.float64)
-    fast = np.flatnonzero(rtn_tau_ps < tau_split_ps)
+    fast = np.flatnonzero(tau < tau_split_ps)
+    assert np.array_equal(fast, fast_cells), "fast_cells must list the cells with rtn_tau_ps < tau_split_ps"
     dt = now_ps - np.maximum(t_rtn_ps[fast], t_floor_ps)
     p = 0.5 * (1.0 - np.exp(-2.0 * dt / tau[fast]))
     flip_fast = fast[(dt > 0) & (u_fast[:fast.size] < p)]
     t_rtn_ps[fast[dt > 0]] = now_ps
-    slow = ~(rtn_tau_ps[candidates] < tau_split_ps)
+    slow = ~(tau[candidates] < tau_split_ps)
     cands, u = candidates[slow], u_candidates[slow]
     dt = now_ps - np.maximum(t_rtn_ps[cands], t_floor_ps)
     p = 0.5 * (1.0 - np.exp(-2.0 * dt / tau[cands]))
