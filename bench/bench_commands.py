@@ -6,7 +6,10 @@ For each command kind it prints the wall-clock time per command through ``TileHa
 path: building and checking the command, host link and tile scheduling, controller plan, physics,
 SimPy events, ledger, trace, Result), the part of it spent in the tile's physics (``Array.execute``,
 timed inside the same run), their difference — the event and bookkeeping overhead, target under
-30 us per command — and numpy's time for the same matrix work, with the ratio.
+30 us per command — and numpy's time for the same matrix work, with the ratio. The overhead is
+measured twice: in the run (api − physics; it includes the cache misses the bookkeeping suffers
+right after the physics swept megabytes of cell state) and alone ("alone us": the same calls with
+``Array.execute`` replaced by its stored result, so only the event and bookkeeping code runs).
 """
 
 from __future__ import annotations
@@ -64,6 +67,38 @@ def measure(fn, seconds: float) -> tuple[float, float]:
     return best
 
 
+class StoredPhysics:
+    """Replaces Array.execute by the stored result of its first call per command kind and batch, so that a
+    run times the event and bookkeeping path alone, on warm caches (the commands' values are then stale,
+    which nothing here looks at)."""
+
+    def __init__(self) -> None:
+        self._original = Array.execute
+        self._stored: dict[tuple, tuple] = {}
+
+    def __enter__(self) -> "StoredPhysics":
+        original, stored = self._original, self._stored
+
+        def replay(array, cmd, *args):
+            key = (type(cmd).__name__, getattr(cmd, "batch", 0))
+            if key not in stored:
+                stored[key] = original(array, cmd, *args)
+            values, cells_pj, info = stored[key]
+            return values, cells_pj, dict(info)
+
+        Array.execute = replay
+        return self
+
+    def __exit__(self, *exc) -> None:
+        Array.execute = self._original
+
+
+def bookkeeping_time(fn, seconds: float) -> float:
+    """Wall seconds per call of *fn* with the physics stored (best of 3)."""
+    with StoredPhysics():
+        return measure(fn, seconds)[0]
+
+
 def numpy_time(fn, seconds: float) -> float:
     fn()
     n, t0 = 0, time.perf_counter()
@@ -97,18 +132,19 @@ def main() -> None:
     ]
     print(f"spec {chip.spec.name}: {chip.spec.tile.dac.input_mode} inputs, {chip.spec.tile.dac.bits}-bit DACs, "
           f"{chip.spec.tile.adc.bits}-bit ADCs, device {chip.spec.tile.device.model}")
-    print(f"{'command':<28}{'api us':>10}{'cmd/s':>10}{'physics us':>12}{'overhead us':>13}{'numpy us':>10}"
-          f"{'api/numpy':>11}")
-    worst = 0.0
+    print(f"{'command':<28}{'api us':>10}{'cmd/s':>10}{'physics us':>12}{'overhead us':>13}{'alone us':>10}"
+          f"{'numpy us':>10}{'api/numpy':>11}")
+    worst = worst_alone = 0.0
     for name, api, numpy_work in cases:
         t_api, t_phys = measure(api, args.seconds)
+        t_alone = bookkeeping_time(api, args.seconds / 2)
         t_np = numpy_time(numpy_work, args.seconds / 4)
         overhead = t_api - t_phys
-        worst = max(worst, overhead)
+        worst, worst_alone = max(worst, overhead), max(worst_alone, t_alone)
         print(f"{name:<28}{t_api * 1e6:>10.1f}{1 / t_api:>10,.0f}{t_phys * 1e6:>12.1f}{overhead * 1e6:>13.1f}"
-              f"{t_np * 1e6:>10.1f}{t_api / t_np:>10.0f}x")
-    print(f"worst event + bookkeeping overhead: {worst * 1e6:.1f} us per command (target < 30 us)")
-
+              f"{t_alone * 1e6:>10.1f}{t_np * 1e6:>10.1f}{t_api / t_np:>10.0f}x")
+    print(f"worst event + bookkeeping overhead: {worst * 1e6:.1f} us per command in the run (api - physics), "
+          f"{worst_alone * 1e6:.1f} us alone (physics stored, warm caches); target < 30 us")
 
 if __name__ == "__main__":
     main()
