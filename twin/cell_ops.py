@@ -180,15 +180,15 @@ def check_cell_ops(chip: Any, ops: CellOps) -> None:
 
 def execute_cells(chip: Any, ops: CellOps) -> CellResults:
     """:meth:`twin.Chip.execute_cells`: see the module docstring."""
-    check_cell_ops(chip, ops)
     n = len(ops)
+    if n == 0:
+        raise CommandError("CellOps", "needs at least one op", tile=ops.tile)
+    check_cell_ops(chip, ops)
     env = chip.env
     tile = chip.tiles[ops.tile]
     link = chip.host_link
     now = int(env.now)
     idle = env.peek() == float("inf") and link.free_at_ps <= now and tile.free_at_ps <= now
-    if n == 0:
-        raise CommandError("CellOps", "needs at least one op", tile=ops.tile)
     if not idle:
         return _execute_one_by_one(chip, ops)
 

@@ -135,3 +135,14 @@ def test_cell_ops_reject_ragged_columns():
                 np.zeros(3))
     with pytest.raises(twin.CommandError, match="not a one-cell Read or Pulse"):
         CellOps.from_commands([twin.Read(0, [1, 2], 3)])
+
+
+def test_empty_runs_and_negative_issue_times_are_refused():
+    chip = twin.build(twin.load_spec("default"), 0)
+    empty = np.zeros(0)
+    with pytest.raises(twin.CommandError, match="needs at least one op"):
+        chip.execute_cells(CellOps(0, empty.astype(bool), empty, empty, empty.astype(bool), empty, empty, empty))
+    ops = CellOps.from_commands([twin.Read(0, 1, 2), twin.Read(0, 3, 4)], issue_ps=[0, -5])
+    with pytest.raises(twin.CommandError, match="issue_ps must be >= 0, not -5"):
+        chip.execute_cells(ops)
+    assert chip.n_issued == 0 and len(chip.ledger) == 0
