@@ -339,6 +339,8 @@ def _replay_twin(chip: twin.Chip, reader: LogReader, comparator: _Comparator) ->
             slow.append(rec if rec is not None else decode(lineno, d))
 
     for lineno, d in reader.raw():
+        if link_state.get("stopped"):
+            return
         cell = _cell_fields(d, lineno)
         if cell is None:
             rec = decode(lineno, d)
@@ -355,10 +357,11 @@ def _replay_twin(chip: twin.Chip, reader: LogReader, comparator: _Comparator) ->
             if p_end > max_end:
                 max_end = p_end
         pending = (lineno, d, cell, rec, start, end, start >= max_end)
-    if pending is not None:
+    if pending is not None and not link_state.get("stopped"):
         settle(True)
-    run.flush(chip, comparator, link_state)
-    if slow:
+    if not link_state.get("stopped"):
+        run.flush(chip, comparator, link_state)
+    if slow and not link_state.get("stopped"):
         _replay_twin_events(chip, slow, comparator, link_state)
 
 
@@ -555,7 +558,8 @@ def _replay_twin_events(chip: twin.Chip, records: list[LogRecord], comparator: _
     link_state["offset"] = state["offset"]
     if state.get("log_error") is not None:
         raise state["log_error"]
-    if state["error"] is not None:
+    if state["error"] is not None:  # the replay stops at a command the replay chip refuses
+        link_state["stopped"] = True
         rec, exc = state["error"]
         comparator.compare(rec.index, type(rec.command).__name__.lower(), rec.command.tile, rec.line, rec.values,
                            None, False, 0.0, rejected=f"rejected by the replay chip: {exc}")

@@ -168,7 +168,7 @@ def test_cell_runs_replay_exactly_as_the_event_path(tmp_path, noisy_spec_path, m
         assert re.search(r",read,\d+,\d+,1,[^\n]*,1,row \d+ col \d+\n", (tmp_path / "fast.csv").read_text())
 
 
-def test_a_bad_one_cell_command_in_a_run_is_reported_as_rejected(tmp_path, noisy_spec_path):
+def test_a_bad_one_cell_command_in_a_run_is_reported_as_rejected(tmp_path, noisy_spec_path, monkeypatch):
     path = tmp_path / "cells.jsonl"
     _mixed_cell_log(path, noisy_spec_path)
     lines = path.read_text().splitlines()
@@ -180,6 +180,13 @@ def test_a_bad_one_cell_command_in_a_run_is_reported_as_rejected(tmp_path, noisy
     d = report.first_divergence
     assert d.index == rec["i"] and d.line == 11 and d.address.startswith("rejected by the replay chip:")
     assert "row must be in [0, 255], not 999" in d.address
+    # The replay stops there, as the event path does.
+    import firmware.replay as replay_module
+
+    assert report.n_commands == rec["i"] + 1
+    monkeypatch.setattr(replay_module, "_cell_fields", lambda d, lineno: None)
+    slow = replay(path)
+    assert slow.n_commands == report.n_commands and slow.first_divergence == d
 
 
 def test_hardware_cell_runs_replay_exactly_as_the_event_path(tmp_path, noisy_spec_path, monkeypatch):
