@@ -13,5 +13,6 @@ from twin.spec import ChipSpec, load as load_spec, loads as loads_spec
 
 __version__ = "0.1.0"
 
-__all__ = ["CellOps", "CellResults", "Chip", "ChipSpec", "CommandError", "Configure", "LogError", "Mvm", "Polarity", "Pulse", "Read", "Result",
-           "SpecError", "TwinError", "build", "command_from_json", "load_spec", "loads_spec", "__version__"]
+__all__ = ["CellOps", "CellResults", "Chip", "ChipSpec", "CommandError", "Configure", "LogError", "Mvm", "Polarity",
+           "Pulse", "Read", "Result", "SpecError", "TwinError", "build", "command_from_json", "load_spec", "loads_spec",
+           "__version__"]
