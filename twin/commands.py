@@ -24,6 +24,7 @@ from typing import Any, Union
 import numpy as np
 
 from twin.errors import CommandError
+from twin.physics.scan import copy_in_range
 from twin.spec.chipspec import ChipSpec
 
 
@@ -354,14 +355,17 @@ class Mvm:
 
     def __post_init__(self) -> None:
         x = self.inputs
-        try:
-            x = x.copy(order="K") if type(x) is np.ndarray and x.dtype == _FLOAT64 else np.array(x, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise CommandError("Mvm", f"inputs must be numbers, not {self.inputs!r}", tile=self.tile) from None
-        # The smallest and largest input (argmin and argmax return the first NaN, if any): NaN or infinite if
-        # any input is, and they say whether all are in [-1, 1], which check() asks.
-        lo, hi = (x.item(x.argmin()), x.item(x.argmax())) if x.size else (0.0, 0.0)
-        if not (math.isfinite(lo) and math.isfinite(hi)):
+        # Our own copy, and whether every input is in [-1, 1] (which check() asks), in one pass.
+        if type(x) is np.ndarray and x.dtype == _FLOAT64 and x.flags.c_contiguous:
+            src = x
+            x = np.empty(x.shape)
+        else:
+            try:
+                src = x = np.array(x, dtype=np.float64, order="C")
+            except (TypeError, ValueError):
+                raise CommandError("Mvm", f"inputs must be numbers, not {self.inputs!r}", tile=self.tile) from None
+        in_range = copy_in_range(src.reshape(-1), x.reshape(-1), -1.0, 1.0)
+        if not in_range and not np.isfinite(x).all():
             _raise_not_finite("Mvm", "inputs", x, self.tile)
         x.setflags(write=False)
         if x.ndim == 1:
@@ -369,7 +373,7 @@ class Mvm:
         if x.ndim != 2 or x.shape[0] == 0:
             raise CommandError("Mvm", f"inputs must have shape (rows,) or (batch, rows), not {np.shape(self.inputs)}",
                                tile=self.tile)
-        self.__dict__.update(inputs=x, _in_range=-1.0 <= lo and hi <= 1.0)
+        self.__dict__.update(inputs=x, _in_range=in_range)
         for name in ("row_window", "col_window"):
             w = getattr(self, name)
             if w is not None:

@@ -78,3 +78,31 @@ def test_polarity_arrays_and_enum(chip):
     chip.execute(Pulse(0, [0, 0], [0, 1], [twin.Polarity.SET, twin.Polarity.RESET], 2.0, 100_000, 2.0))
     g = chip.tiles[0].array.conductance_us(chip.now_ps)
     assert g[0, 0] == pytest.approx(2.0) and g[0, 1] == pytest.approx(1.0)  # RESET is bounded by g_min
+
+
+@pytest.mark.parametrize("inputs", [
+    np.linspace(-1, 1, 16).reshape(2, 8),                       # C-contiguous float64: the kernel copies
+    np.asfortranarray(np.linspace(-1, 1, 16).reshape(2, 8)),    # Fortran order
+    np.linspace(-1, 1, 32).reshape(2, 16)[:, ::2],              # strided
+    np.linspace(-1, 1, 16).reshape(2, 8).astype(np.float32),    # another dtype
+    np.linspace(-1, 1, 16).reshape(2, 8).tolist(),              # nested lists
+])
+def test_mvm_keeps_its_own_read_only_copy_of_any_input_layout(inputs):
+    want = np.array(inputs, dtype=np.float64)
+    cmd = Mvm(0, inputs)
+    assert cmd.inputs.flags.c_contiguous and not cmd.inputs.flags.writeable
+    np.testing.assert_array_equal(cmd.inputs, want)
+    if isinstance(inputs, np.ndarray):
+        inputs[...] = 0.0  # the caller changing its array afterwards changes nothing in the command
+        np.testing.assert_array_equal(cmd.inputs, want)
+
+
+@pytest.mark.parametrize("bad, message", [
+    (np.r_[np.zeros(7), np.nan], "Mvm tile 0: inputs must be finite numbers, not nan (element 7)"),
+    (np.r_[np.zeros(2), -np.inf, np.zeros(5)], "Mvm tile 0: inputs must be finite numbers, not -inf (element 2)"),
+    (np.r_[np.zeros(2), 3.0, np.nan, np.zeros(4)], "Mvm tile 0: inputs must be finite numbers, not nan (element 3)"),
+])
+def test_mvm_names_the_first_non_finite_input(bad, message):
+    with pytest.raises(twin.CommandError) as err:
+        Mvm(0, bad)
+    assert str(err.value) == message
