@@ -78,8 +78,8 @@ def measure(fn, seconds: float) -> tuple[float, float]:
 
 class StoredPhysics:
     """Replaces Array.execute by the stored result of its first call per command kind and batch, so that a
-    run times the event and bookkeeping path alone, on warm caches (the commands' values are then stale,
-    which nothing here looks at)."""
+    run times the event and bookkeeping path alone (the commands' values are then stale, which nothing here
+    looks at); with *sweep_bytes*, each stored result is followed by a read of that many bytes."""
 
     def __init__(self, sweep_bytes: int = 0) -> None:
         self._original = Array.execute
@@ -107,11 +107,11 @@ class StoredPhysics:
 
 
 def bookkeeping_time(fn, seconds: float, sweep_bytes: int = 0) -> float:
-    """Wall seconds per call of *fn* with the physics stored (best of 3); with *sweep_bytes*, the stored
-    physics also reads that many bytes, which is not counted."""
+    """Wall seconds per call of *fn* outside its stand-in physics (the stored result, and the read of
+    *sweep_bytes* when given), best of 3."""
     with StoredPhysics(sweep_bytes):
         wall, physics = measure(fn, seconds)
-    return wall - physics if sweep_bytes else wall
+    return wall - physics
 
 
 _PROBE_TABLE = {i: i for i in range(50)}
