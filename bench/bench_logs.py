@@ -24,8 +24,8 @@ import orjson
 
 import twin
 from firmware.driver import open_chip
-from firmware.log_format import LogHeader, read_log, twin_records_to_hardware, write_jsonl
-from firmware.replay import replay
+from twin.log.format import LogHeader, read_log, twin_records_to_hardware, write_jsonl
+from twin.log.replayer import replay
 from twin.logconfig import configure_logging
 
 
@@ -49,7 +49,7 @@ def _stream_child(path: str) -> None:
     """Child process: stream *path*, decode every record, print peak RSS (MB) and records."""
     import resource
 
-    from firmware.log_format import read_log
+    from twin.log.format import read_log
 
     n = 0
     t = time.perf_counter()

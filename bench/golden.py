@@ -111,7 +111,7 @@ def golden() -> dict[str, str]:
         _session(firmware.open_chip(name, seed=3), d)
         out[f"session/{name}"] = d.hexdigest()
 
-    from firmware.demo import run_demo
+    from memtwin.demo import run_demo
 
     demo = run_demo(progress=False)
     d = Digest()
@@ -133,7 +133,7 @@ def golden() -> dict[str, str]:
     d.add_chip(chip)
     out["write_verify"] = d.hexdigest()
 
-    from firmware.replay import replay
+    from twin.log.replayer import replay
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "g.jsonl"

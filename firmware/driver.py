@@ -86,7 +86,7 @@ class ChipHandle:
         self.spec = chip.spec
         self._tiles = [TileHandle(self, i) for i in range(chip.spec.n_tiles)]
         self.log = None
-        """The :class:`~firmware.log.CommandLog` recording this chip, if any."""
+        """The :class:`~twin.log.recorder.CommandLog` recording this chip, if any."""
 
     def __repr__(self) -> str:
         return f"ChipHandle({self.spec.name!r}, seed={self.twin.seed}, now_ps={self.now_ps})"
@@ -151,8 +151,8 @@ class ChipHandle:
 
     def record(self, path: str | Path, spec_yaml: str | None = None):
         """Record every command from now on into the JSON Lines log *path*; returns the
-        :class:`~firmware.log.CommandLog` (close it, or use it as a context manager, to finish)."""
-        from firmware.log import record
+        :class:`~twin.log.recorder.CommandLog` (close it, or use it as a context manager, to finish)."""
+        from twin.log.recorder import record
 
         self.log = record(self.twin, path, spec_yaml)
         return self.log
@@ -167,7 +167,7 @@ def open_chip(spec: str | Path | twin.ChipSpec = "default", seed: int = 0, *,
     chip_spec = spec if isinstance(spec, twin.ChipSpec) else twin.load_spec(spec)
     handle = ChipHandle(twin.build(chip_spec, seed))
     if log is not None:
-        from firmware.log import spec_yaml_of
+        from twin.log.recorder import spec_yaml_of
 
         handle.record(log, spec_yaml_of(spec, chip_spec))
     return handle

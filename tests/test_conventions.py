@@ -9,8 +9,8 @@ import pytest
 
 from memtwin_testing import ROOT
 
-PY_FILES = sorted(p for d in ("twin", "firmware", "bench", "examples", "tests") for p in (ROOT / d).rglob("*.py"))
-LIB_FILES = [p for p in PY_FILES if p.parts[len(ROOT.parts)] in ("twin", "firmware")]
+PY_FILES = sorted(p for d in ("twin", "firmware", "memtwin", "bench", "examples", "tests") for p in (ROOT / d).rglob("*.py"))
+LIB_FILES = [p for p in PY_FILES if p.parts[len(ROOT.parts)] in ("twin", "firmware", "memtwin")]
 
 
 def _module(path: Path) -> str:
@@ -53,9 +53,10 @@ def test_commands_import_only_foundations():
 
 
 def test_only_model_modules_import_simpy():
-    model = {"twin.chip", "twin.tile", "twin.hostlink", "twin.ledger", "twin.trace", "twin.array", "twin.converters"}
+    model = {"twin.chip", "twin.tile", "twin.hostlink", "twin.ledger", "twin.trace", "twin.array", "twin.converters",
+             "twin.log.replayer"}
     assert _violations(LIB_FILES, lambda m, n: n.split(".")[0] == "simpy" and m not in model
-                       and not m.startswith("firmware")) == []
+                       and not m.startswith(("firmware", "memtwin"))) == []
     assert _violations([ROOT / "twin" / "controller.py"], lambda m, n: n.split(".")[0] == "simpy") == []
 
 
@@ -67,7 +68,13 @@ def test_firmware_uses_the_twin_only_through_its_public_api():
 
 def test_twin_never_imports_firmware():
     files = [p for p in LIB_FILES if _module(p).startswith("twin")]
-    assert _violations(files, lambda m, n: n.split(".")[0] == "firmware") == []
+    assert _violations(files, lambda m, n: n.split(".")[0] in ("firmware", "memtwin")) == []
+
+
+def test_nothing_below_the_application_imports_it():
+    """memtwin (CLI, demo, plots, calibration lab) sits on top: twin and firmware never import it."""
+    files = [p for p in LIB_FILES if not _module(p).startswith("memtwin")]
+    assert _violations(files, lambda m, n: n.split(".")[0] == "memtwin") == []
 
 
 def _calls(path: Path):
@@ -77,9 +84,9 @@ def _calls(path: Path):
 
 
 def test_no_print_in_library_code():
-    """Only the command-line modules (firmware/cli.py, firmware/*_cli.py) print."""
+    """Only the command-line modules (memtwin/cli.py, memtwin/*_cli.py) print."""
     bad = [_module(p) for p in LIB_FILES for _, f in _calls(p)
-           if f == "print" and not _module(p).startswith("firmware.") or (f == "print" and not _module(p).endswith("cli"))]
+           if f == "print" and not (_module(p).startswith("memtwin.") and _module(p).endswith("cli"))]
     assert bad == []
 
 

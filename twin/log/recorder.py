@@ -4,7 +4,7 @@
 :class:`CommandLog` to a chip. The log is append-only and flushed after every command, so a killed
 process leaves a readable prefix; lines are written in command-index order (a command that
 finishes before an earlier one waits in a small reorder buffer). The format is described in
-``docs/log-format.md``; :mod:`firmware.log_format` reads it back, :mod:`firmware.replay` replays it.
+``docs/log-format.md``; :mod:`twin.log.format` reads it back, :mod:`twin.log.replayer` replays it.
 
 Besides each command's result, the log stores ``link_seq``: how many host-link transfers the chip had
 booked when the command was issued. The host link is a FIFO server booked at request time, so two
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import twin
-from firmware.log_format import LogHeader, encode_array, encode_command, now_utc
+from twin.log.format import LogHeader, encode_array, encode_command, now_utc
 from twin.spec import catalog
 
 def _json_scalar(v: Any) -> Any:

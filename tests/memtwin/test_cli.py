@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from firmware.cli import main
+from memtwin.cli import main
 from memtwin_testing import SPECS
 
 
@@ -28,5 +28,5 @@ def test_spec_show_and_list(capsys):
 
 
 def test_console_script_runs_as_module():
-    out = subprocess.run([sys.executable, "-m", "firmware.cli", "spec", "list"], capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "memtwin.cli", "spec", "list"], capture_output=True, text=True)
     assert out.returncode == 0 and "default" in out.stdout

@@ -27,7 +27,7 @@ import simpy
 import structlog
 
 import twin
-from firmware.log_format import HardwareEvent, LogReader, LogRecord, hardware_event, read_log, record_from_json
+from twin.log.format import HardwareEvent, LogReader, LogRecord, hardware_event, read_log, record_from_json
 from twin.ledger import COMPONENTS
 
 log = structlog.get_logger(__name__)

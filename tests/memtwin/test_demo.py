@@ -4,8 +4,8 @@ import json
 
 import numpy as np
 
-from firmware.cli import main
-from firmware.demo import run_demo
+from memtwin.cli import main
+from memtwin.demo import run_demo
 
 
 def test_demo_programs_pattern_and_runs_mvms():

@@ -10,11 +10,11 @@ import pytest
 import structlog
 
 import twin
-from firmware import demo
-from firmware.cli import main
+from memtwin import demo
+from memtwin.cli import main
 from firmware.driver import open_chip
 from firmware.programming import write_verify
-from firmware.replay import replay
+from twin.log.replayer import replay
 from memtwin_testing import CHIPSPECS, SPECS
 
 
@@ -152,7 +152,7 @@ def test_cell_runs_replay_exactly_as_the_event_path(tmp_path, noisy_spec_path, m
     path = tmp_path / "cells.jsonl"
     _mixed_cell_log(path, noisy_spec_path)
     fast = replay(path, seed=seed, csv_path=tmp_path / "fast.csv")
-    import firmware.replay as replay_module
+    import twin.log.replayer as replay_module
 
     monkeypatch.setattr(replay_module, "_cell_fields", lambda d, lineno: None)  # everything by events
     slow = replay(path, seed=seed, csv_path=tmp_path / "slow.csv")
@@ -181,7 +181,7 @@ def test_a_bad_one_cell_command_in_a_run_is_reported_as_rejected(tmp_path, noisy
     assert d.index == rec["i"] and d.line == 11 and d.address.startswith("rejected by the replay chip:")
     assert "row must be in [0, 255], not 999" in d.address
     # The replay stops there, as the event path does.
-    import firmware.replay as replay_module
+    import twin.log.replayer as replay_module
 
     assert report.n_commands == rec["i"] + 1
     monkeypatch.setattr(replay_module, "_cell_fields", lambda d, lineno: None)
@@ -192,8 +192,8 @@ def test_a_bad_one_cell_command_in_a_run_is_reported_as_rejected(tmp_path, noisy
 def test_hardware_cell_runs_replay_exactly_as_the_event_path(tmp_path, noisy_spec_path, monkeypatch):
     """A hardware log (one-cell events, plus same-time events that form multi-cell commands) gives the
     same per-command CSV and report through execute_cells as one blocking command at a time."""
-    from firmware.log_format import LogHeader, read_log, twin_records_to_hardware, write_jsonl
-    import firmware.replay as replay_module
+    from twin.log.format import LogHeader, read_log, twin_records_to_hardware, write_jsonl
+    import twin.log.replayer as replay_module
 
     twin_path = tmp_path / "cells.jsonl"
     _mixed_cell_log(twin_path, noisy_spec_path)

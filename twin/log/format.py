@@ -2,7 +2,7 @@
 
 Two forms share the format (``docs/log-format.md`` is the reference):
 
-- ``twin``: written by :class:`firmware.log.CommandLog` — a header, then one line per command with
+- ``twin``: written by :class:`twin.log.recorder.CommandLog` — a header, then one line per command with
   its parameters, result values, start/end/execution times, energy and the host-link booking
   sequence number (``link_seq``) that makes replay of same-time events exact.
 - ``hardware``: the minimal form real hardware can produce — pulses and reads with addresses,

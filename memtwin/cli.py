@@ -9,8 +9,8 @@ import time
 import structlog
 
 import twin
-from firmware.log_cli import add_log_commands
-from firmware.program_cli import add_program_command
+from memtwin.log_cli import add_log_commands
+from memtwin.program_cli import add_program_command
 from twin.logconfig import configure_logging
 from twin.spec import catalog
 
@@ -18,7 +18,7 @@ log = structlog.get_logger(__name__)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from firmware.demo import run_demo
+    from memtwin.demo import run_demo
 
     wall = time.perf_counter()
     result = run_demo(args.spec, args.seed, progress=not args.quiet, trace_path=args.trace)

@@ -72,7 +72,7 @@ def _cmd_program(args: argparse.Namespace) -> int:
     print(f"wall-clock {wall:.2f} s")
     if args.plot:
         try:
-            from firmware.plots import plot_programming
+            from memtwin.plots import plot_programming
         except ImportError as err:  # matplotlib is the optional extra "plot"
             print(f"error: --plot needs matplotlib (pip install 'memtwin[plot]'): {err}", file=sys.stderr)
             return 2

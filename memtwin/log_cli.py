@@ -23,7 +23,7 @@ def _error(err: Exception) -> int:
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
-    from firmware.replay import replay
+    from twin.log.replayer import replay
 
     csv_path = args.csv or str(Path(args.log).with_suffix("")) + ".replay.csv"
     try:
@@ -37,7 +37,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
-    from firmware.calibrate import calibrate, write_fitted_spec
+    from memtwin.calibrate import calibrate, write_fitted_spec
     from twin.spec import catalog
 
     try:
@@ -59,7 +59,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def _cmd_log_stats(args: argparse.Namespace) -> int:
-    from firmware.log_format import read_hardware_csv, read_log
+    from twin.log.format import read_hardware_csv, read_log
 
     path = Path(args.log)
     ops: Counter = Counter()
@@ -102,7 +102,7 @@ def _cmd_log_stats(args: argparse.Namespace) -> int:
 
 
 def _cmd_log_convert(args: argparse.Namespace) -> int:
-    from firmware.log_format import (HardwareEvent, hardware_events_to_csv, read_hardware_csv, read_log,
+    from twin.log.format import (HardwareEvent, hardware_events_to_csv, read_hardware_csv, read_log,
                                      twin_records_to_hardware, write_jsonl)
 
     src, dst = Path(args.input), Path(args.output)

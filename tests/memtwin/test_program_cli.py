@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from firmware.cli import main
+from memtwin.cli import main
 
 
 def test_program_prints_the_summary(capsys):
@@ -37,7 +37,7 @@ def test_program_plot(tmp_path):
 def test_program_plot_many_levels_pools_the_deviations(tmp_path):
     """With thousands of levels the per-level histograms would be hairlines: the deviations are pooled."""
     pytest.importorskip("matplotlib")
-    from firmware.plots import MAX_LEVELS_DRAWN
+    from memtwin.plots import MAX_LEVELS_DRAWN
 
     out = tmp_path / "many.png"
     assert main(["program", "--spec", "kim2021", "--levels", str(4 * MAX_LEVELS_DRAWN), "--size", "8", "--quiet",

@@ -8,9 +8,9 @@ import pytest
 import structlog
 
 import twin
-from firmware.calibrate import FITTED, calibrate, fitted_spec_text, run_synthetic_experiment, write_fitted_spec
-from firmware.cli import main
-from firmware.replay import replay
+from memtwin.calibrate import FITTED, calibrate, fitted_spec_text, run_synthetic_experiment, write_fitted_spec
+from memtwin.cli import main
+from twin.log.replayer import replay
 from memtwin_testing import SPECS
 
 
@@ -29,7 +29,7 @@ TRUTH = dict(v_set_threshold_v=0.9, v_set_slope_v=0.12, t_set_ns=25000, v_gate_t
 
 FIXED = dict(iv_nonlinearity_per_v=0.0, var_g_rel=0.0, var_v_threshold_v=0.0, var_rate_log=0.0, p_stuck_low=0.0,
              p_stuck_high=0.0)
-"""Held fixed in both the synthetic chip and the base spec (see firmware/calibrate.py)."""
+"""Held fixed in both the synthetic chip and the base spec (see memtwin/calibrate.py)."""
 
 
 def spec_text(params: dict) -> str:

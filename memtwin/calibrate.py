@@ -31,7 +31,7 @@ from typing import Any, Callable
 
 import numpy as np
 import twin
-from firmware.log_format import HardwareEvent, read_hardware_csv, read_log
+from twin.log.format import HardwareEvent, read_hardware_csv, read_log
 from twin.spec.fields import yaml_key
 
 FITTED = ("t_set_ps", "v_set_slope_v", "v_set_threshold_v", "k_access_ua_per_v2", "v_gate_threshold_v",
@@ -392,7 +392,7 @@ def calibrate(path: str | Path, base_spec: twin.ChipSpec, model: str = "rram_1t1
     if path.suffix == ".csv":
         _, events = read_hardware_csv(path)
         return calibrate_events(events, base_spec.tile.device.params, model, short_ps)
-    from firmware.log_format import twin_records_to_hardware
+    from twin.log.format import twin_records_to_hardware
 
     with read_log(path) as reader:
         events = iter(reader) if reader.form == "hardware" else twin_records_to_hardware(iter(reader))
@@ -490,7 +490,7 @@ def run_synthetic_experiment(spec: twin.ChipSpec, path: str | Path, seed: int = 
     (read noise). Returns the number of pulses. Used to test the calibration on known parameters.
     """
     from firmware.driver import open_chip
-    from firmware.log_format import LogHeader, twin_records_to_hardware, write_jsonl
+    from twin.log.format import LogHeader, twin_records_to_hardware, write_jsonl
 
     rng = np.random.default_rng(seed + 1)
     p = spec.tile.device.params

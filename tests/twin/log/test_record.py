@@ -9,9 +9,9 @@ import pytest
 import structlog
 
 import twin
-from firmware.cli import main
+from memtwin.cli import main
 from firmware.driver import open_chip
-from firmware.log_format import (FORMAT_VERSION, decode_array, encode_array, read_hardware_csv, read_log)
+from twin.log.format import (FORMAT_VERSION, decode_array, encode_array, read_hardware_csv, read_log)
 from memtwin_testing import SPECS
 
 
