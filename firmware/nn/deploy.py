@@ -277,7 +277,8 @@ class Deployment:
     def _estimate_currents(self, b: Block, x_dac: np.ndarray) -> np.ndarray:
         """Per-conversion currents (µA) the ADC would see for *x_dac* on the block's target conductances."""
         cm = 2 ** (self.dac_bits - 1) - 1
-        code = np.sign(x_dac) * np.minimum(np.floor(np.abs(x_dac[:, b.rows[0]:b.rows[1]]) * cm + 0.5), cm)
+        xb = x_dac[:, b.rows[0]:b.rows[1]]
+        code = np.sign(xb) * np.minimum(np.floor(np.abs(xb) * cm + 0.5), cm)
         g = b.targets_us
         v = self.v_read_v * self.iv_factor
         if self.input_mode == "bit_serial":

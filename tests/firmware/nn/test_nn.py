@@ -225,3 +225,15 @@ def test_cli_nn_run(tmp_path, capsys):
     assert "plan on default" in text and "accuracy on 60 test images" in text and "per inference" in text
     assert out_json.exists()
     assert main(["nn", "run", "--dataset", "mnist:/nonexistent", "--quiet"]) == 2
+
+
+def test_calibration_of_a_layer_split_over_row_blocks():
+    """A layer over several row blocks: each block's ADC range comes from its own rows (no saturation)."""
+    rng = np.random.default_rng(0)
+    chip = firmware.open_chip(SPEC, seed=0)
+    dep = nn.deploy(chip, _dense(32, 6), levels=5, margin=0.0)
+    dep.program(ExactIdealScheme(), tolerance_us=0.05)
+    x = rng.uniform(0, 1, (20, 32))
+    rep = dep.calibrate(x)
+    assert len(rep.layers["dense"].adc_range_ua) == 2 and rep.layers["dense"].n_saturated == 0
+    assert np.allclose(dep.predict(x).outputs, dep.reference(x), rtol=0, atol=1e-3 * np.abs(dep.reference(x)).max())
