@@ -11,6 +11,7 @@ import structlog
 import twin
 from memtwin.log_cli import add_log_commands
 from memtwin.program_cli import add_program_command
+from memtwin.study_cli import add_study_command
 from twin.logconfig import configure_logging
 from twin.spec import catalog
 
@@ -87,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     doc.set_defaults(func=_cmd_spec_doc)
     add_log_commands(sub)
     add_program_command(sub)
+    add_study_command(sub)
     return parser
 
 
