@@ -29,6 +29,13 @@ CLUSTER_TIMEOUT_S = 60.0
 """Longest wait for a cluster to start or a scheduler to answer."""
 
 
+WORKER_ENVIRON = {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1, "OPENBLAS_NUM_THREADS": 1}
+"""Environment of LocalCluster workers: one BLAS thread each (one worker per core), and *not* Dask's
+default ``MALLOC_TRIM_THRESHOLD_=65536``, which turns off glibc's dynamic mmap threshold so that every
+numpy array above 128 KB is a fresh mmap with its page faults: the MVM workloads ran 1.5x slower
+with it (bench/bench_study.py)."""
+
+
 @dataclass
 class StudyRun:
     """What a run did."""
@@ -126,14 +133,16 @@ def run_study(study: Study, out: str | Path, *, workers: int | None = None, sche
 
 def _run_dask(todo: list[Task], take: Callable[[dict], None], run: StudyRun, scheduler: str | None,
               workers: int | None, say: Callable[[str], None]) -> None:
+    import dask
     from distributed import Client, LocalCluster, as_completed
 
     t0 = time.perf_counter()
     cluster = None
     if scheduler is None:
         n = workers or os.cpu_count() or 1
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                               dashboard_address=_dashboard_address(), silence_logs=logging.ERROR)
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": WORKER_ENVIRON}):
+            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                   dashboard_address=_dashboard_address(), silence_logs=logging.ERROR)
         client = Client(cluster, timeout=CLUSTER_TIMEOUT_S)
         run.mode = f"LocalCluster, {n} worker process(es)"
     else:
