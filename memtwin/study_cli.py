@@ -31,7 +31,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return _err("--scheduler runs on that cluster; leave out --local / --workers 0")
     run = run_study(study, args.out, workers=workers, scheduler=args.scheduler, fmt="csv" if args.csv else "parquet",
                     progress=not args.quiet, retry_failed=args.retry_failed,
-                    notify=lambda m: print(m, file=sys.stderr))
+                    notify=lambda m: print(m, file=sys.stderr), log_level=args.log_level)
     print(f"study {study.name}: {run.n_tasks} tasks, {run.n_skipped} already in {args.out}, {run.n_ok} ok, "
           f"{run.n_failed} failed; {run.mode}; {run.wall_s:.1f} s"
           + (f" (cluster start {run.start_s:.1f} s)" if run.start_s else ""))

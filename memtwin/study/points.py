@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 import twin
-from memtwin.study.studyfile import Axis, Study
+from memtwin.study.studyfile import WORKLOAD_PREFIX, Axis, Study
 from memtwin.study.variants import SPEC_AXIS, BaseSpec
 from memtwin.study.workloads import WorkloadSpec
 from twin.area import AreaTech
@@ -73,7 +73,13 @@ def expand(study: Study) -> list[Point]:
     else:
         rng = np.random.default_rng(study.sample_seed)
         combos = [tuple(_sample(a, rng) for a in axes) for _ in range(study.samples)]
-    return [Point(i, {a.field: v for a, v in zip(axes, combo)}) for i, combo in enumerate(combos)]
+    points = []
+    for i, combo in enumerate(combos):
+        values: dict = {}
+        for a, v in zip(axes, combo):
+            values.update(zip(a.fields, v) if a.fields else {a.field: v})
+        points.append(Point(i, values))
+    return points
 
 
 def task_key(base: BaseSpec, changes: dict, workload: WorkloadSpec, seed: int, area: AreaTech) -> str:
@@ -89,8 +95,13 @@ def tasks(study: Study) -> list[Task]:
     out = []
     for p in expand(study):
         base = study.bases.get(p.values[SPEC_AXIS], study.base) if SPEC_AXIS in p.values else study.base
-        changes = {**study.fixed, **{k: v for k, v in p.values.items() if k != SPEC_AXIS}}
+        changes = {**study.fixed, **{k: v for k, v in p.values.items()
+                                     if k != SPEC_AXIS and not k.startswith(WORKLOAD_PREFIX)}}
+        swept = {k[len(WORKLOAD_PREFIX):]: v for k, v in p.values.items() if k.startswith(WORKLOAD_PREFIX)}
         for wl in study.workloads:
+            own = {k: v for k, v in swept.items() if k in wl.options}
+            if own:
+                wl = dataclasses.replace(wl, options={**wl.options, **own})
             for seed in study.seeds:
                 out.append(Task(study.name, p.index, p.values, base, changes, wl, seed, str(study.folder), study.area,
                                 task_key(base, changes, wl, seed, study.area)))

@@ -69,9 +69,13 @@ def pending_tasks(study: Study, out: str | Path, retry_failed: bool = False) -> 
     return todo, len(all_tasks) - len(todo)
 
 
-def _warm_worker() -> int:
-    """Import the twin and build a small chip once per worker (numba caches load here, not in a task)."""
+def _warm_worker(log_level: str = "warning") -> int:
+    """Set the worker's log level and import the twin and build a small chip once per worker (numba caches
+    load here, not in a task)."""
     import firmware
+    from twin.logconfig import configure_logging
+
+    configure_logging(log_level)
 
     chip = firmware.open_chip("kim2021", seed=0)
     chip.tile(0).mvm([0.5] * chip.tile(0).shape[0])
@@ -89,13 +93,14 @@ def _dashboard_address() -> str | None:
 def run_study(study: Study, out: str | Path, *, workers: int | None = None, scheduler: str | None = None,
               fmt: str = "parquet", progress: bool = True, retry_failed: bool = False,
               notify: Callable[[str], None] | None = None, flush_s: float = 2.0,
-              keep_rows: bool = False) -> StudyRun:
+              keep_rows: bool = False, log_level: str = "warning") -> StudyRun:
     """Run every pending task of *study*, writing rows to *out*.
 
     *workers*: worker processes of the LocalCluster (default: one per core); 0 runs in this process.
     *scheduler*: address of an existing Dask scheduler (then *workers* is ignored).
     *notify*: called with one-line messages for the user (cluster started, dashboard link).
     *keep_rows*: also return the new rows in :attr:`StudyRun.rows`.
+    *log_level*: structlog level set in the cluster's workers (this process keeps its own configuration).
     """
     say = notify or (lambda message: None)
     wall = time.perf_counter()
@@ -123,7 +128,7 @@ def run_study(study: Study, out: str | Path, *, workers: int | None = None, sche
             for t in todo:
                 take(run_task(t))
         else:
-            _run_dask(todo, take, run, scheduler, workers, say)
+            _run_dask(todo, take, run, scheduler, workers, say, log_level)
     finally:
         bar.close()
         sink.close()
@@ -132,7 +137,7 @@ def run_study(study: Study, out: str | Path, *, workers: int | None = None, sche
 
 
 def _run_dask(todo: list[Task], take: Callable[[dict], None], run: StudyRun, scheduler: str | None,
-              workers: int | None, say: Callable[[str], None]) -> None:
+              workers: int | None, say: Callable[[str], None], log_level: str) -> None:
     import dask
     from distributed import Client, LocalCluster, as_completed
 
@@ -152,7 +157,7 @@ def _run_dask(todo: list[Task], take: Callable[[dict], None], run: StudyRun, sch
         n_workers = len(client.scheduler_info().get("workers", {}))
         if n_workers == 0:
             client.wait_for_workers(1, timeout=CLUSTER_TIMEOUT_S)
-        client.run(_warm_worker)
+        client.run(_warm_worker, log_level)
         run.start_s = time.perf_counter() - t0
         if cluster is not None and cluster.dashboard_link and _dashboard_address() is not None:
             run.dashboard = cluster.dashboard_link

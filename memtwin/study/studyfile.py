@@ -44,6 +44,13 @@ class Axis:
     """Sample mode with ``between``: draw log-uniformly."""
     integer: bool = False
     """Whether the field is an integer field (sampled values are rounded)."""
+    fields: tuple[str, ...] = ()
+    """A bundled axis: several fields that change together (each value is a tuple, one item per field)."""
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        """The field paths this axis sets."""
+        return self.fields or (self.field,)
 
 
 @dataclass(frozen=True)
@@ -149,6 +156,8 @@ def _check_value(r: _Reader, fpath: str, value: Any, where: tuple) -> Any:
             raise r.error(where, f"must be a spec name or path, not {_show(value)}")
         return value
     hint = field_types()[fpath]
+    if fpath.endswith("_ns") and hint is int:
+        hint = float  # times are written in ns; the loader checks they are whole picoseconds
     if value == "auto" and fpath in AUTO_FIELDS:
         return value
     ok = {bool: lambda v: isinstance(v, bool), int: _is_int, float: _is_num, str: lambda v: isinstance(v, str)}
@@ -157,7 +166,7 @@ def _check_value(r: _Reader, fpath: str, value: Any, where: tuple) -> Any:
             kind = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}[hint]
             extra = " or 'auto'" if fpath in AUTO_FIELDS else ""
             raise r.error(where, f"{fpath} must be {kind}{extra}, not {_show(value)}")
-        return float(value) if hint is float else value
+        return value if hint is float and fpath.endswith("_ns") else (float(value) if hint is float else value)
     if typing.get_origin(hint) is tuple:
         if not (isinstance(value, list) and len(value) == 2 and all(_is_num(v) for v in value)):
             raise r.error(where, f"{fpath} must be a list [low, high] of two numbers, not {_show(value)}")
@@ -199,16 +208,65 @@ def _expand_range(r: _Reader, spec: Any, where: tuple, integer: bool) -> list:
     return vals
 
 
-def _axis(r: _Reader, raw: Any, i: int, combine: str, folder: Path, bases: dict) -> Axis:
+WORKLOAD_PREFIX = "workload."
+"""Axis fields ``workload.<option>`` sweep an option of the study's workloads instead of a spec field."""
+
+
+def _check_option(r: _Reader, fpath: str, value: Any, where: tuple, workloads: list) -> Any:
+    from memtwin.study.workloads import _kind_text, _type_ok, get_workload
+
+    name = fpath[len(WORKLOAD_PREFIX):]
+    owners = [w for w in workloads if name in get_workload(w.kind).options]
+    if not owners:
+        raise r.error(where, f"no workload of this study has an option {name!r}")
+    for w in owners:
+        opt = get_workload(w.kind).options[name]
+        if not _type_ok(opt, value) or (opt.choices and value not in opt.choices):
+            extra = f" (one of {', '.join(map(repr, opt.choices))})" if opt.choices else ""
+            raise r.error(where, f"{fpath} must be {_kind_text(opt)}{extra}, not {_show(value)}")
+    return value
+
+
+def _bundle(r: _Reader, raw: dict, where: tuple, combine: str, workloads: list) -> Axis:
+    fields = raw["fields"]
+    if not isinstance(fields, list) or len(fields) < 2 or not all(isinstance(f, str) for f in fields):
+        raise r.error((*where, "fields"), f"must be a list of two or more field paths, not {_show(fields)}")
+    for j, f in enumerate(fields):
+        if f.startswith(WORKLOAD_PREFIX) or f == SPEC_AXIS or f not in field_types():
+            raise r.error((*where, "fields", j), unknown_field_message(f) if not f.startswith(WORKLOAD_PREFIX)
+                          else "bundled axes take spec fields only")
+    if "values" not in raw or not isinstance(raw["values"], list) or not raw["values"]:
+        raise r.error((*where, "values"), "a bundled axis needs values: a list of [one value per field] lists")
+    values = []
+    for j, v in enumerate(raw["values"]):
+        if not isinstance(v, list) or len(v) != len(fields):
+            raise r.error((*where, "values", j), f"must be a list of {len(fields)} values (one per field), not {_show(v)}")
+        values.append(tuple(_check_value(r, f, x, (*where, "values", j)) for f, x in zip(fields, v)))
+    return Axis("+".join(fields), tuple(values), fields=tuple(fields))
+
+
+def _axis(r: _Reader, raw: Any, i: int, combine: str, folder: Path, bases: dict, workloads: list) -> Axis:
     where = ("axes", i)
     if not isinstance(raw, dict):
         raise r.error(where, f"must be a mapping with field and values, not {_show(raw)}")
-    check_keys(r, raw, where, ("field", "values", "range", "between", "log"))
+    check_keys(r, raw, where, ("field", "fields", "values", "range", "between", "log"))
+    if "fields" in raw:
+        if "field" in raw or "range" in raw or "between" in raw:
+            raise r.error(where, "a bundled axis (fields:) takes values: only")
+        return _bundle(r, raw, where, combine, workloads)
     if "field" not in raw:
         raise r.error(where, "field is required (a spec field path such as tile.adc.bits, or spec)")
     fpath = raw["field"]
     if not isinstance(fpath, str):
         raise r.error((*where, "field"), f"must be a spec field path, not {_show(fpath)}")
+    if fpath.startswith(WORKLOAD_PREFIX):
+        if "values" not in raw:
+            raise r.error(where, "a workload-option axis takes values: only")
+        vals = raw["values"]
+        if not isinstance(vals, list) or not vals:
+            raise r.error((*where, "values"), f"must be a non-empty list, not {_show(vals)}")
+        return Axis(fpath, tuple(_check_option(r, fpath, v, (*where, "values", j), workloads)
+                                 for j, v in enumerate(vals)))
     if fpath != SPEC_AXIS and fpath not in field_types():
         raise r.error((*where, "field"), unknown_field_message(fpath))
     hint = field_types().get(fpath)
@@ -316,23 +374,6 @@ def loads_study(text: str, name: str = "<string>", path: Path | None = None) -> 
         if k not in field_types():
             raise r.error(("set", k), unknown_field_message(str(k)))
         checked_fixed[k] = _check_value(r, k, v, ("set", k))
-    axes_raw = data.get("axes", []) or []
-    if not isinstance(axes_raw, list):
-        raise r.error(("axes",), f"must be a list of axes, not {_show(axes_raw)}")
-    bases: dict = {}
-    axes = tuple(_axis(r, a, i, combine, folder, bases) for i, a in enumerate(axes_raw))
-    seen: dict[str, int] = {}
-    for i, a in enumerate(axes):
-        if a.field in seen:
-            raise r.error(("axes", i, "field"), f"{a.field} is already swept by axes[{seen[a.field]}]")
-        if a.field in checked_fixed:
-            raise r.error(("axes", i, "field"), f"{a.field} is also fixed under set:")
-        seen[a.field] = i
-    if combine == "zip" and axes:
-        n = len(axes[0].values)
-        for i, a in enumerate(axes):
-            if len(a.values) != n:
-                raise r.error(("axes", i), f"zip needs axes of equal length: axes[0] has {n} values, this one {len(a.values)}")
     wl_raw = data.get("workloads")
     if not isinstance(wl_raw, list) or not wl_raw:
         raise r.error(("workloads",), "must be a non-empty list of workloads (kind: mvm, write_verify, replay, program, ...)")
@@ -341,6 +382,24 @@ def loads_study(text: str, name: str = "<string>", path: Path | None = None) -> 
     for i, lab in enumerate(labels):
         if labels.index(lab) != i:
             raise r.error(("workloads", i), f"two workloads are labelled {lab!r}; give one a distinct name:")
+    axes_raw = data.get("axes", []) or []
+    if not isinstance(axes_raw, list):
+        raise r.error(("axes",), f"must be a list of axes, not {_show(axes_raw)}")
+    bases: dict = {}
+    axes = tuple(_axis(r, a, i, combine, folder, bases, list(workloads)) for i, a in enumerate(axes_raw))
+    seen: dict[str, int] = {}
+    for i, a in enumerate(axes):
+        for fp in a.paths:
+            if fp in seen:
+                raise r.error(("axes", i, "field"), f"{fp} is already swept by axes[{seen[fp]}]")
+            if fp in checked_fixed:
+                raise r.error(("axes", i, "field"), f"{fp} is also fixed under set:")
+            seen[fp] = i
+    if combine == "zip" and axes:
+        n = len(axes[0].values)
+        for i, a in enumerate(axes):
+            if len(a.values) != n:
+                raise r.error(("axes", i), f"zip needs axes of equal length: axes[0] has {n} values, this one {len(a.values)}")
     area = _area(r, data["area"]) if "area" in data else AreaTech()
     study_name = data.get("name", Path(name).stem)
     if not isinstance(study_name, str):
@@ -360,4 +419,4 @@ def load_study(path: str | Path) -> Study:
     return loads_study(text, p.name, p.resolve())
 
 
-__all__ = ["Axis", "Study", "StudyError", "COMBINES", "load_study", "loads_study", "check_keys"]
+__all__ = ["Axis", "Study", "StudyError", "COMBINES", "WORKLOAD_PREFIX", "load_study", "loads_study", "check_keys"]
