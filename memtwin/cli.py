@@ -12,6 +12,7 @@ import twin
 from memtwin.log_cli import add_log_commands
 from memtwin.program_cli import add_program_command
 from memtwin.nn_cli import add_nn_command
+from memtwin.study_cli import add_study_command
 from twin.logconfig import configure_logging
 from twin.spec import catalog
 
@@ -89,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_log_commands(sub)
     add_program_command(sub)
     add_nn_command(sub)
+    add_study_command(sub)
     return parser
 
 

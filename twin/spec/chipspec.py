@@ -40,7 +40,7 @@ class ControllerSpec:
     t_command_ps: int = spec_field(0, lo=0)
     """Decode and dispatch overhead of every command (YAML: ``t_command_ns``)."""
     e_command_pj: float = spec_field(0.0, lo=0)
-    """Energy of decoding and dispatching one command."""
+    """Energy of decoding and dispatching one command (``auto``: docs/energy-models.md)."""
     queue_depth: int = spec_field(8, lo=1, hi=1_000_000)
     """Commands a tile can hold waiting; the host waits when a tile's queue is full."""
 
@@ -97,7 +97,7 @@ class DacSpec:
     t_lsb_ps: int = spec_field(0, lo=0)
     """PWM time of one input LSB; the window is (2**(bits-1) - 1) LSBs (YAML: ``t_lsb_ns``)."""
     e_convert_pj: float = spec_field(0.0, lo=0)
-    """Energy of driving one row for one input vector or bit plane."""
+    """Energy of driving one row for one input vector or bit plane (``auto``: C·V², docs/energy-models.md)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -109,9 +109,9 @@ class AdcSpec:
     bits: int = spec_field(8, lo=1, hi=16)
     """Output resolution."""
     t_convert_ps: int = spec_field(lo=1)
-    """Time of one conversion (YAML: ``t_convert_ns``)."""
+    """Time of one conversion (YAML: ``t_convert_ns``; ``auto``: SAR, one cycle per bit)."""
     e_convert_pj: float = spec_field(0.0, lo=0)
-    """Energy of one conversion."""
+    """Energy of one conversion (``auto``: Walden FOM × 2^bits, docs/energy-models.md)."""
     i_read_range_ua: tuple[float, float] = spec_field()
     """Input current range mapped onto the codes for Read commands (verify reads)."""
     i_mvm_range_ua: tuple[float, float] = spec_field()
@@ -224,6 +224,8 @@ class ChipSpec:
     """Where the spec was loaded from (set by the loader, not written in YAML)."""
     sha256: str = ""
     """SHA-256 of the spec's YAML text (set by the loader; goes into log headers)."""
+    auto_fields: tuple[str, ...] = ()
+    """YAML paths of the fields written ``auto`` and resolved by ``twin.spec.energy_models`` (set by the loader)."""
 
     def summary(self) -> str:
         """A few lines describing the chip, for ``memtwin spec check``."""

@@ -14,6 +14,7 @@ import textwrap
 import typing
 
 from twin.spec.chipspec import ChipSpec, DeviceSpec
+from twin.spec.energy_models import AUTO_FIELDS
 from twin.spec.fields import describe_rule, yaml_key
 
 _UNITS = {"_ps": "ns (stored as integer ps)", "_us": "µS", "_v": "V", "_ua": "µA", "_ohm": "Ω", "_pj": "pJ",
@@ -66,7 +67,7 @@ def table(cls: type, prefix: str = "") -> list[str]:
     docs = field_docs(cls)
     rows = []
     for f in dataclasses.fields(cls):
-        if cls is ChipSpec and f.name in ("source", "sha256"):
+        if cls is ChipSpec and f.name in ("source", "sha256", "auto_fields"):
             continue
         hint = hints[f.name]
         key = prefix + yaml_key(f.name)
@@ -108,7 +109,9 @@ def reference_markdown() -> str:
              "- `tile.programming.max_parallel_cells` <= the cells of one line for `row` / `column` parallelism (1 for `cell`).",
              "- Programming voltage ranges are magnitudes >= 0; widths start above 0 ns.",
              "- An ADC whose energy per conversion is below the best Walden figure of merit of Murmann's survey "
-             "(0.354 fJ per conversion step x 2^bits) is accepted with a warning (`spec.adc_below_best_fom`).", ""]
+             "(0.354 fJ per conversion step x 2^bits) is accepted with a warning (`spec.adc_below_best_fom`).",
+             "- `auto` is accepted for " + ", ".join(f"`{p}`" for p in AUTO_FIELDS) + ": the number is derived "
+             "at load from the rest of the spec (ADC bits, columns, voltages); models and sources in `docs/energy-models.md`.", ""]
     for name, model in sorted(DEVICE_MODELS.items()):
         parts += [f"## Device model `{name}`", "", " ".join((model.__doc__ or "").split()), "",
                   HEADER, *table(model.Params, "tile.device.params."), ""]

@@ -22,12 +22,13 @@ import yaml
 from twin.errors import SpecError
 from twin.spec.chipspec import (AdcSpec, ArraySpec, ChipSpec, ControllerSpec, DacSpec, DeviceSpec, EffectsSpec,
                                 HostLinkSpec, ProgrammingSpec, ReadSpec, TileSpec)
+from twin.spec.energy_models import AUTO_FIELDS, resolve_auto
 from twin.spec.fields import describe_rule, yaml_key
 from twin.units import to_ps
 
 log = structlog.get_logger(__name__)
 
-_LOADER_SET = ("source", "sha256")
+_LOADER_SET = ("source", "sha256", "auto_fields")
 """ChipSpec fields the loader fills in; they may not appear in YAML."""
 
 BEST_ADC_FOM_FJ = 0.354
@@ -49,6 +50,7 @@ def loads(text: str, name: str = "<string>") -> ChipSpec:
     builder = _Builder(name, lines)
     spec = builder.build(ChipSpec, data, ())
     spec = dataclasses.replace(spec, source=name, sha256=hashlib.sha256(text.encode()).hexdigest())
+    spec = resolve_auto(spec)  # fields written ``auto`` become their model's numbers (docs/energy-models.md)
     _check_consistency(spec, builder)
     return spec
 
@@ -144,6 +146,8 @@ class _Builder:
 
     def value(self, f: dataclasses.Field, hint: Any, raw: Any, path: tuple) -> Any:
         meta = f.metadata
+        if raw == "auto" and ".".join(map(str, path)) in AUTO_FIELDS:
+            return "auto"  # resolved by energy_models.resolve_auto once the whole spec is built
         if hint is DeviceSpec:
             return self.device(raw, path)
         if dataclasses.is_dataclass(hint):
