@@ -188,7 +188,7 @@ def execute_cells(chip: Any, ops: CellOps) -> CellResults:
     tile = chip.tiles[ops.tile]
     link = chip.host_link
     now = int(env.now)
-    idle = env.peek() == float("inf") and link.free_at_ps <= now and tile.free_at_ps <= now
+    idle = env.idle and link.free_at_ps <= now and tile.free_at_ps <= now
     if not idle:
         return _execute_one_by_one(chip, ops)
 

@@ -13,9 +13,10 @@ import io
 from typing import Any
 
 import numpy as np
-import simpy
+
 from twin.array import Array
 from twin.cell_ops import CellOps, CellResults, execute_cells
+from twin.clock import Clock, Event
 from twin.commands import Command, Configure, Mvm, Pulse, Read, Result
 from twin.controller import TileController
 from twin.converters import TileSettings
@@ -49,16 +50,6 @@ def transfer_bytes(cmd: Command, spec: ChipSpec) -> tuple[int, int]:
     if isinstance(cmd, Configure):
         return header + 8 * len(cmd.changes()), header
     raise TypeError(f"not a command: {cmd!r}")
-
-
-class Clock(simpy.Environment):
-    """The chip's SimPy environment (integer ps), with a shortcut for blocking commands on an idle clock."""
-
-    def advance_idle(self, to_ps: int) -> None:
-        """Move the clock to *to_ps* with nothing scheduled: what stepping a lone timeout ending then does."""
-        if self._queue or to_ps < self._now:
-            raise RuntimeError(f"advance_idle({to_ps}) at {self._now} with {len(self._queue)} events scheduled")
-        self._now = to_ps
 
 
 class Chip:
@@ -114,7 +105,7 @@ class Chip:
         """Raise CommandError if *cmd* is invalid for this chip; changes nothing."""
         cmd.check(self.spec, None, self._next_index)
 
-    def submit(self, cmd: Command) -> simpy.Event:
+    def submit(self, cmd: Command) -> Event:
         """Check *cmd* and issue it now; the returned event's value is its Result.
 
         Raises CommandError at once (and changes nothing) if the command is invalid.
@@ -131,9 +122,9 @@ class Chip:
         times, energies and values as going through the events, at a fraction of the cost.
         """
         env = self.env
-        if env.peek() != simpy.core.Infinity:
+        if not env.idle:
             event = self.submit(cmd)
-            self._step_until(event)
+            env.step_until(event)
             return event.value
         job = self._issue(cmd, None)
         job.out_start, job.out_end = self.host_link.reserve(job.exec_end, job.bytes_out)
@@ -149,21 +140,7 @@ class Chip:
         """
         return execute_cells(self, ops)
 
-    def _step_until(self, event: simpy.Event) -> None:
-        """Process events until *event* has been processed.
-
-        Unlike ``env.run(until=...)``, stepping leaves no processed event behind in SimPy's queue (4.1
-        re-queues the event that stopped a run), so an idle clock stays recognizably idle.
-        """
-        env = self.env
-        while not event.processed:
-            if env.peek() == simpy.core.Infinity:
-                raise RuntimeError(f"no events left but {event} was not triggered (a process is waiting forever?)")
-            env.step()
-        if not event.ok:
-            raise event.value
-
-    def _issue(self, cmd: Command, done: simpy.Event | None) -> "_Job":
+    def _issue(self, cmd: Command, done: Event | None) -> "_Job":
         """Check *cmd*, give it its index, book its transfer in and its tile, and apply its physics."""
         kind = KIND.get(type(cmd))
         if kind is None:
@@ -195,11 +172,8 @@ class Chip:
         """Run the clock until nothing is left to do, or until *until_ps*."""
         if until_ps is None:
             self.env.run()
-        elif until_ps > self.env.now:
-            # SimPy stops before the events of instant until_ps, and re-queues its stop event at the head
-            # of the queue; one step discards it (it has no callbacks left) so an idle clock looks idle.
-            self.env.run(until=until_ps)
-            self.env.step()
+        else:
+            self.env.run_until(until_ps)
 
     def _results_ready(self, job: "_Job") -> None:
         """At the end of execution: book the result transfer back to the host."""

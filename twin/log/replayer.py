@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import simpy
 import structlog
 
 import twin
+from twin.clock import Event
 from twin.log.format import HardwareEvent, LogReader, LogRecord, hardware_event, read_log, record_from_json
 from twin.ledger import COMPONENTS
 
@@ -248,15 +248,6 @@ def _address(op: str, recorded: Any, k: int, shape: tuple) -> str:
 def _read_address(cmd: Any, k: int) -> str:
     rows, cols = cmd.cells()
     return f"row {int(rows[k])} col {int(cols[k])}" if k < rows.size else ""
-
-
-def _urgent(env: simpy.Environment, delay: int) -> simpy.Event:
-    """An event at now + *delay* processed before every normal event of that instant."""
-    ev = simpy.Event(env)
-    ev._ok = True
-    ev._value = None
-    env.schedule(ev, simpy.events.URGENT, delay)
-    return ev
 
 
 def replay(path: str | Path, spec: str | Path | twin.ChipSpec | None = None, seed: int | None = None, *,
@@ -504,10 +495,10 @@ def _replay_twin_events(chip: twin.Chip, records: list[LogRecord], comparator: _
     """Replay *records* (issued on an idle chip) through the event machinery, exactly in their recorded order."""
     env = chip.env
     link = chip.host_link
-    anchors: dict[int, list[simpy.Event]] = {}
+    anchors: dict[int, list[Event]] = {}
     state = {"offset": link_state["offset"], "error": None}
 
-    def finished(rec: LogRecord, event: simpy.Event) -> None:
+    def finished(rec: LogRecord, event: Event) -> None:
         res = event.value
         times_match = (res.start_ps, res.end_ps, res.exec_start_ps, res.exec_end_ps) == \
             (rec.start_ps, rec.end_ps, rec.exec_start_ps, rec.exec_end_ps)
@@ -528,7 +519,7 @@ def _replay_twin_events(chip: twin.Chip, records: list[LogRecord], comparator: _
             t = rec.start_ps
             if t > env.now or (t == env.now and last_t is None):
                 # Wake before every normal event of instant t; link_seq then says how many of them go first.
-                yield _urgent(env, t - env.now)
+                yield env.urgent_timeout(t - env.now)
                 for old in [k for k in anchors if k < t]:
                     del anchors[old]
             last_t = t
