@@ -162,10 +162,7 @@ class Array:
         a = self.model.iv_nonlinearity_per_v()
         adc = dict(adc_bits=t.adc.bits, adc_i_min_ua=lo, adc_i_max_ua=hi, adc_offset_ua=t.adc.offset_ua,
                    adc_gain_error=t.adc.gain_error, adc_noise_ua=t.adc.noise_ua)
-        planes = plan.counts["planes"]
-        t_plane_ps = plan.counts["vector_ps"] // planes
-        if mode == "pwm":
-            t_plane_ps = (2 ** (t.dac.bits - 1) - 1) * t.dac.t_lsb_ps
+        t_plane_ps = plan.plane_ps
         if self.effects.ir_drop:
             return self._mvm_ir_drop(cmd, g_full, var, zr, za, t_plane_ps, settings, adc)
         # Small batches (the single-pass kernel): float32 conductances + row sums kept between commands,

@@ -174,7 +174,7 @@ def check_cell_ops(chip: Any, ops: CellOps) -> None:
                                index=chip.n_issued + int(late[0]), tile=ops.tile)
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
-        ops.command(k).check(spec, None, chip.n_issued + k)  # raises the command's own error
+        ops.command(k).check(spec, chip.n_issued + k)  # raises the command's own error
         raise CommandError("CellOps", "invalid op", index=chip.n_issued + k, tile=ops.tile)  # not reached
 
 

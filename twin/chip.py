@@ -17,7 +17,7 @@ import numpy as np
 from twin.array import Array
 from twin.cell_ops import CellOps, CellResults, execute_cells
 from twin.clock import Clock, Event
-from twin.commands import Command, Configure, Mvm, Pulse, Read, Result
+from twin.commands import COMMAND_TYPES, Command, Configure, Mvm, Pulse, Read, Result
 from twin.controller import TileController
 from twin.converters import TileSettings
 from twin.hostlink import HostLink
@@ -26,9 +26,6 @@ from twin.rng import ChipRng
 from twin.spec import ChipSpec
 from twin.tile import Tile
 from twin.trace import Trace
-
-KIND = {Pulse: "pulse", Read: "read", Mvm: "mvm", Configure: "configure"}
-
 
 def transfer_bytes(cmd: Command, spec: ChipSpec) -> tuple[int, int]:
     """(bytes to the chip, bytes back to the host) of *cmd*, headers included (see docs/timing.md)."""
@@ -103,7 +100,7 @@ class Chip:
     # --- commands -----------------------------------------------------------------------------
     def check(self, cmd: Command) -> None:
         """Raise CommandError if *cmd* is invalid for this chip; changes nothing."""
-        cmd.check(self.spec, None, self._next_index)
+        cmd.check(self.spec, self._next_index)
 
     def submit(self, cmd: Command) -> Event:
         """Check *cmd* and issue it now; the returned event's value is its Result.
@@ -142,10 +139,10 @@ class Chip:
 
     def _issue(self, cmd: Command, done: Event | None) -> "_Job":
         """Check *cmd*, give it its index, book its transfer in and its tile, and apply its physics."""
-        kind = KIND.get(type(cmd))
-        if kind is None:
+        kind = getattr(cmd, "kind", None)
+        if COMMAND_TYPES.get(kind) is not type(cmd):
             raise TypeError(f"not a command: {cmd!r}")
-        cmd.check(self.spec, None, self._next_index)
+        cmd.check(self.spec, self._next_index)
         index = self._next_index
         self._next_index += 1
         now = self.env.now
