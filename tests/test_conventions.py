@@ -57,6 +57,11 @@ def test_only_the_clock_imports_simpy():
     assert _violations(LIB_FILES, lambda m, n: n.split(".")[0] == "simpy" and m != "twin.clock") == []
 
 
+def test_the_cell_run_fast_path_does_not_import_the_chip():
+    """twin.cell_ops books through twin.booking and the chip's public methods: no import cycle."""
+    assert _violations([ROOT / "twin" / "cell_ops.py"], lambda m, n: n == "twin.chip") == []
+
+
 def test_firmware_uses_the_twin_only_through_its_public_api():
     internal = ("twin.array", "twin.physics", "twin.devices", "twin.tile", "twin.chip", "twin.controller")
     files = [p for p in LIB_FILES if _module(p).startswith("firmware")]

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import csv
 import json
+from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -25,6 +26,8 @@ FIELDS = ("cmd_id", "kind", "tile", "start_ps", "end_ps", "exec_start_ps", "exec
 """Per-command fields, followed in each record by one energy per component."""
 
 _NAMES = (*FIELDS, *(f"{c}_pj" for c in COMPONENTS))
+_energy_of = itemgetter(*COMPONENTS)
+"""The energies of a by-component dict, in the order of COMPONENTS."""
 
 
 def _tuple_columns(records: list[tuple]) -> dict[str, np.ndarray]:
@@ -51,12 +54,12 @@ class EnergyLedger:
         """Number of commands recorded."""
         return self._n_done + len(self._records)
 
-    def record(self, cmd_id: int, kind: str, tile: int, start_ps: int, end_ps: int, exec_start_ps: int,
+    def record(self, *, cmd_id: int, kind: str, tile: int, start_ps: int, end_ps: int, exec_start_ps: int,
                exec_end_ps: int, macs: int, vectors: int, adc_conversions: int, adc_saturated: int,
-               energy_pj: tuple[float, ...]) -> None:
-        """Record one finished command; *energy_pj* holds one value per component of COMPONENTS."""
+               energy_pj: Mapping[str, float]) -> None:
+        """Record one finished command; *energy_pj* holds its energy by component (every one of COMPONENTS)."""
         self._records.append((cmd_id, kind, tile, start_ps, end_ps, exec_start_ps, exec_end_ps, macs, vectors,
-                              adc_conversions, adc_saturated, *energy_pj))
+                              adc_conversions, adc_saturated, *_energy_of(energy_pj)))
         self._columns = None
 
     def record_block(self, columns: dict[str, np.ndarray]) -> None:

@@ -27,10 +27,14 @@ class Tile:
         self.settings = settings
         """Runtime settings (read voltage, ADC ranges); changed only by Configure commands."""
         self.queue_depth = queue_depth
-        self.free_at_ps = 0
-        """When the tile finishes its last accepted command."""
+        self._free_at_ps = 0
         self._waiting_starts_ps: deque[int] = deque()
         """Execution start times of accepted commands, ascending (those not yet started hold queue slots)."""
+
+    @property
+    def free_at_ps(self) -> int:
+        """When the tile finishes its last accepted command."""
+        return self._free_at_ps
 
     def slot_free_ps(self, at_ps: int) -> int:
         """Earliest time >= *at_ps* when the queue has a free slot."""
@@ -41,20 +45,29 @@ class Tile:
             return at_ps
         return waiting[len(waiting) - self.queue_depth]
 
-    def accept(self, cmd: Any, plan: Plan, arrival_ps: int) -> tuple[int, int, Any, float, dict]:
+    def accept(self, cmd: Any, plan: Plan, arrival_ps: int) -> tuple[int, int, Any, dict[str, float], dict]:
         """Schedule *cmd* (arriving at *arrival_ps*) after the tile's previous command and apply it.
 
         The array applies each command's physics once, when it is accepted, stamped with its execution
         time; commands on a tile are strictly ordered, so this equals applying it at that time.
-        Returns (exec_start_ps, exec_end_ps, values, cells' energy pJ, counts).
+        Returns (exec_start_ps, exec_end_ps, values, the array's energy by component in pJ, counts).
         """
-        start_ps = max(arrival_ps, self.free_at_ps)
+        start_ps = max(arrival_ps, self._free_at_ps)
         end_ps = start_ps + plan.duration_ps
-        self.free_at_ps = end_ps
+        self._free_at_ps = end_ps
         self._waiting_starts_ps.append(start_ps)
         if isinstance(cmd, Configure):
             for key, value in cmd.changes().items():
                 setattr(self.settings, key, value)
-            return start_ps, end_ps, None, 0.0, {}
-        values, cells_pj, info = self.array.execute(cmd, plan, self.settings, start_ps, end_ps)
-        return start_ps, end_ps, values, cells_pj, info
+            return start_ps, end_ps, None, {}, {}
+        values, energy_pj, info = self.array.execute(cmd, plan, self.settings, start_ps, end_ps)
+        return start_ps, end_ps, values, energy_pj, info
+
+    def book_run(self, free_at_ps: int) -> None:
+        """Book a run of commands scheduled together in closed form on the idle tile
+        (``twin.booking.schedule_run``), the last ending at *free_at_ps*: all have started, none holds a slot."""
+        if free_at_ps < self._free_at_ps:
+            raise ValueError(f"a run ending at {free_at_ps} ps cannot follow the tile's commands up to "
+                             f"{self._free_at_ps} ps")
+        self._free_at_ps = free_at_ps
+        self._waiting_starts_ps.clear()
