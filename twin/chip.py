@@ -24,7 +24,7 @@ from twin.commands import COMMAND_TYPES, Command, Result
 from twin.controller import Plan, TileController
 from twin.converters import TileSettings
 from twin.hostlink import HostLink
-from twin.ledger import COMPONENTS, EnergyLedger
+from twin.ledger import COMPONENTS, EnergyLedger, Mark
 from twin.rng import ChipRng
 from twin.spec import ChipSpec
 from twin.tile import Tile
@@ -200,32 +200,43 @@ class Chip:
                     callback(res)
 
     # --- reports ------------------------------------------------------------------------------
-    def report(self) -> str:
-        """A readable table: energy by component, tile and command kind, MVM figures and latencies."""
+    def mark(self) -> Mark:
+        """A mark of now, to report one phase of a run: ``report(since=mark)`` and the ledger's queries with
+        ``since=mark`` cover only the commands completed after it, and chip static power from now on."""
+        return Mark(self._next_index, self.now_ps, len(self.ledger))
+
+    def report(self, since: Mark | None = None) -> str:
+        """A readable table: energy by component, tile and command kind, MVM figures and latencies (of the
+        commands completed after the mark *since*, and static power since then, when given)."""
         now = self.now_ps
         led = self.ledger
         out = io.StringIO()
         w = out.write
-        by_comp = led.by_component(now)
+        by_comp = led.by_component(now, since)
         total = sum(by_comp.values())
-        w(f"chip {self.spec.name} (seed {self.seed}): {len(led)} commands, {now / 1e6:,.3f} us simulated, "
-          f"{total / 1e3:,.3f} nJ\n\n")
+        if since is None:
+            w(f"chip {self.spec.name} (seed {self.seed}): {len(led)} commands, {now / 1e6:,.3f} us simulated, "
+              f"{total / 1e3:,.3f} nJ\n\n")
+        else:
+            w(f"chip {self.spec.name} (seed {self.seed}) since {since.time_ps / 1e6:,.3f} us: "
+              f"{len(led) - since.n_recorded} commands, {(now - since.time_ps) / 1e6:,.3f} us simulated, "
+              f"{total / 1e3:,.3f} nJ\n\n")
         w(f"{'component':<12}{'energy nJ':>14}{'share':>9}\n")
         for comp, e_pj in by_comp.items():
             w(f"{comp:<12}{e_pj / 1e3:>14,.3f}{(e_pj / total if total else 0):>9.1%}\n")
         w(f"\n{'command':<12}{'count':>8}{'energy nJ':>14}{'per cmd pJ':>14}{'p50 us':>10}{'p99 us':>10}\n")
-        lat = led.latency_percentiles_ps()
-        for kind, row in sorted(led.by_command().items()):
+        lat = led.latency_percentiles_ps(since=since)
+        for kind, row in sorted(led.by_command(since).items()):
             w(f"{kind:<12}{row['count']:>8}{row['energy_pj'] / 1e3:>14,.3f}{row['energy_per_command_pj']:>14,.1f}"
               f"{lat[kind]['p50'] / 1e6:>10,.3f}{lat[kind]['p99'] / 1e6:>10,.3f}\n")
         w(f"\n{'tile':<12}{'energy nJ':>14}\n")
-        for tile, e_pj in led.by_tile().items():
+        for tile, e_pj in led.by_tile(since).items():
             w(f"{tile:<12}{e_pj / 1e3:>14,.3f}\n")
-        m = led.mvm_stats()
+        m = led.mvm_stats(since)
         if m["vectors"]:
             w(f"\nMVM: {m['vectors']} vectors, {m['macs']:,} MACs, {m['energy_per_vector_pj'] / 1e3:,.3f} nJ per vector, "
               f"{m['mac_per_s'] / 1e9:,.2f} GMAC/s, {m['tops_per_w']:,.2f} TOPS/W\n")
-        sat = led.adc_saturation()
+        sat = led.adc_saturation(since)
         if sat["conversions"]:
             w(f"ADC: {sat['conversions']:,} conversions, {sat['saturated']:,} saturated "
               f"({sat['saturated'] / sat['conversions']:.2%})\n")
