@@ -181,7 +181,7 @@ class Array:
         return self._mvm_outcome(cmd, res.y_ua, cells_pj, int(res.n_adc_saturated))
 
     def _mvm_outcome(self, cmd: Mvm, y_ua: np.ndarray, cells_pj: float, n_saturated: int) -> tuple:
-        """An MVM's (values, energy: cells and the DAC energy of its row drives, counts: ADC saturations, row drives)."""
+        """An MVM's (values, energy: cells and the DAC energy of its row drives; counts: saturations, row drives)."""
         drives = self.dacs.row_drives(cmd.inputs)
         return y_ua, {"cells": cells_pj, "dac": self.dacs.energy_pj(drives)}, {"adc_saturated": n_saturated,
                                                                              "row_drives": drives}

@@ -16,8 +16,8 @@ from typing import Any, Callable
 import numpy as np
 
 from twin.array import Array
-from twin.booking import (RunSchedule, TransferSizes, book_transfer_in, book_transfer_out, energy_by_component_pj,
-                          static_energy_pj)
+from twin.booking import (RunSchedule, book_transfer_in, energy_by_component_pj, mvm_transfer_bytes_memo,
+                          static_energy_pj, transfer_bytes)
 from twin.cell_ops import CellOps, CellResults, execute_cells
 from twin.clock import Clock, Event
 from twin.commands import COMMAND_TYPES, Command, Result
@@ -60,7 +60,7 @@ class Chip:
             for i in range(spec.n_tiles)]
         self._next_index = 0
         self._listeners: list[Any] = []
-        self._transfer_bytes = TransferSizes(spec)
+        self._mvm_transfer_bytes = mvm_transfer_bytes_memo(spec)
 
     @property
     def now_ps(self) -> int:
@@ -106,7 +106,7 @@ class Chip:
             env.step_until(event)
             return event.value
         job = self._issue(cmd, None)
-        job.out_start_ps, job.out_end_ps = book_transfer_out(self.host_link, job.exec_end_ps, job.bytes_out)
+        job.out_start_ps, job.out_end_ps = self.host_link.reserve(job.exec_end_ps, job.bytes_out)
         env.advance_idle(job.out_end_ps)
         return self._complete(job)
 
@@ -129,14 +129,17 @@ class Chip:
         self._next_index += 1
         now_ps = self.env.now
         tile = self.tiles[cmd.tile]
-        bytes_in, bytes_out = self._transfer_bytes(cmd)
+        if kind == "mvm":
+            bytes_in, bytes_out = self._mvm_transfer_bytes(cmd.row_window, cmd.col_window, cmd.batch)
+        else:
+            bytes_in, bytes_out = transfer_bytes(cmd, self.spec)
         link = self.host_link
         link_seq = link.n_reserved
         in_start_ps, in_end_ps = book_transfer_in(link, tile, now_ps, bytes_in)
         plan = self.controller.plan(cmd)
         exec_start_ps, exec_end_ps, values, array_pj, info = tile.accept(cmd, plan, in_end_ps)
-        return _Job(cmd, kind, index, now_ps, in_start_ps, in_end_ps, exec_start_ps, exec_end_ps, plan, values, array_pj,
-                    info, bytes_in, bytes_out, done, link_seq)
+        return _Job(cmd, kind, index, now_ps, in_start_ps, in_end_ps, exec_start_ps, exec_end_ps, plan, values,
+                    array_pj, info, bytes_in, bytes_out, done, link_seq)
 
     def run(self, until_ps: int | None = None) -> None:
         """Run the clock until nothing is left to do, or until *until_ps*."""
@@ -148,7 +151,7 @@ class Chip:
     def _results_ready(self, job: "_Job") -> None:
         """At the end of execution: book the result transfer back to the host."""
         now_ps = self.env.now
-        job.out_start_ps, job.out_end_ps = book_transfer_out(self.host_link, now_ps, job.bytes_out)
+        job.out_start_ps, job.out_end_ps = self.host_link.reserve(now_ps, job.bytes_out)
         self.env.timeout(job.out_end_ps - now_ps).callbacks.append(lambda _event: self._complete(job))
 
     def _complete(self, job: "_Job") -> Result:

@@ -1,6 +1,6 @@
 """The chip's clock: a SimPy environment in integer picoseconds, and the only module that imports SimPy.
 
-Three shortcuts need SimPy's private state (``Environment._now``, ``_queue``, ``Event._ok``,
+Its shortcuts need SimPy's private state (``Environment._now``, ``_queue``, ``Event._ok``,
 ``_value`` and the ``URGENT`` priority); they live here, together, and ``tests/twin/test_clock.py``
 fails loudly if a SimPy release renames them.
 """
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import simpy
 from simpy import Event
-from simpy.core import Infinity
 from simpy.events import URGENT
 
 __all__ = ["Clock", "Event"]
@@ -20,8 +19,8 @@ class Clock(simpy.Environment):
 
     @property
     def idle(self) -> bool:
-        """Whether nothing is scheduled."""
-        return self.peek() == Infinity
+        """Whether nothing is scheduled (``peek() == Infinity`` without the exception it raises and catches)."""
+        return not self._queue
 
     def advance_idle(self, to_ps: int) -> None:
         """Move the clock to *to_ps* with nothing scheduled: what stepping a lone timeout ending then does."""

@@ -47,8 +47,8 @@ def _frozen(arr: np.ndarray) -> np.ndarray:
 _INT64, _UINT64, _FLOAT64 = np.dtype(np.int64), np.dtype(np.uint64), np.dtype(np.float64)
 _SHARED_MAX = 4096
 """Most arrays each memo table below keeps."""
-_IS_SET = MappingProxyType({"set": _frozen(np.array(True)), "reset": _frozen(np.array(False))})
-"""A polarity name as the 0-d bool array Pulse stores."""
+_SET, _RESET = _frozen(np.array(True)), _frozen(np.array(False))
+"""The 0-d bool arrays Pulse stores for one polarity for all cells."""
 
 # Read-only arrays shared by every command given the same plain number (pure memo tables).
 
@@ -233,7 +233,7 @@ class Pulse:
         pol = self.polarity
         if type(pol) is str or isinstance(pol, Polarity):  # fast path: one polarity for all cells
             name_ = pol.value if isinstance(pol, Polarity) else pol
-            is_set = _IS_SET.get(name_)
+            is_set = _SET if name_ == "set" else _RESET if name_ == "reset" else None
             if is_set is None:
                 raise CommandError(name, f"polarity must be 'set' or 'reset', not {name_!r}", tile=self.tile)
         else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -103,7 +104,7 @@ class TileController:
         self._configure_plan = plan_configure(spec)
         self._row_read_plan = functools.lru_cache(_MAX_SHARED_PLANS)(functools.partial(_plan_row_read, spec))
         self._pulse_cell_plan = functools.lru_cache(_MAX_SHARED_PLANS)(functools.partial(_plan_pulse_cell, spec))
-        self._mvm_plan = functools.lru_cache(_MAX_SHARED_PLANS)(functools.partial(plan_mvm, spec))
+        self._mvm_plan = functools.lru_cache(_MAX_SHARED_PLANS)(functools.partial(_plan_mvm_windows, spec))
 
     def plan(self, cmd) -> Plan:
         """The Plan of *cmd* (already checked against the spec)."""
@@ -119,7 +120,7 @@ class TileController:
                 return self._pulse_cell_plan(cmd.width_ps.item())
             return plan_pulse(self.spec, cmd)
         if isinstance(cmd, Mvm):
-            return self._mvm_plan(*cmd.windows(self.spec), cmd.batch)
+            return self._mvm_plan(cmd.row_window, cmd.col_window, cmd.batch)
         if isinstance(cmd, Configure):
             return self._configure_plan
         raise TypeError(f"not a command: {cmd!r}")
@@ -231,6 +232,12 @@ def mvm_timing(spec: ChipSpec, row_window: tuple[int, int], col_window: tuple[in
     plane_ps = pwm_ps if t.dac.input_mode == "pwm" else load_ps + convert_ps
     return MvmTiming(planes, int(channel_cols.size), rounds, plane_ps, planes * (load_ps + pwm_ps + convert_ps),
                      (r1 - r0) * (c1 - c0))
+
+
+def _plan_mvm_windows(spec: ChipSpec, row_window: Any, col_window: Any, batch: int) -> Plan:
+    """:func:`plan_mvm` of windows as an Mvm holds them (None: the whole array)."""
+    a = spec.tile.array
+    return plan_mvm(spec, row_window or (0, a.rows), col_window or (0, a.cols), batch)
 
 
 def plan_mvm(spec: ChipSpec, row_window: tuple[int, int], col_window: tuple[int, int], batch: int) -> Plan:

@@ -26,20 +26,12 @@ class HostLink:
 
     def __init__(self, spec: HostLinkSpec) -> None:
         self.spec = spec
-        self._free_at_ps = 0
-        self._n_reserved = 0
+        self.free_at_ps = 0
+        """When the link finishes its last booked transfer (kept by :meth:`reserve` and :meth:`book_run`)."""
+        self.n_reserved = 0
+        """Transfers booked so far; command logs record it to replay same-time bookings in their original order."""
         self.duration_ps = functools.lru_cache(_MAX_SHARED_DURATIONS)(functools.partial(transfer_duration_ps, spec))
         """``duration_ps(n_bytes)``: time one transfer of *n_bytes* holds the link (:func:`transfer_duration_ps`)."""
-
-    @property
-    def free_at_ps(self) -> int:
-        """When the link finishes its last reserved transfer."""
-        return self._free_at_ps
-
-    @property
-    def n_reserved(self) -> int:
-        """Transfers booked so far; command logs record it to replay same-time bookings in their original order."""
-        return self._n_reserved
 
     def energy_pj(self, n_bytes: int) -> float:
         """Energy of moving *n_bytes* across the link."""
@@ -47,19 +39,19 @@ class HostLink:
 
     def reserve(self, requested_ps: int, n_bytes: int) -> tuple[int, int]:
         """Book one transfer requested at *requested_ps*; returns its (start_ps, end_ps)."""
-        start_ps = max(requested_ps, self._free_at_ps)
+        start_ps = max(requested_ps, self.free_at_ps)
         end_ps = start_ps + self.duration_ps(n_bytes)
-        self._free_at_ps = end_ps
-        self._n_reserved += 1
+        self.free_at_ps = end_ps
+        self.n_reserved += 1
         return start_ps, end_ps
 
     def book_run(self, n_transfers: int, free_at_ps: int) -> int:
         """Book *n_transfers* transfers scheduled together in closed form (``twin.booking.schedule_run``), the
         last ending at *free_at_ps*; returns the number of transfers booked before them."""
-        if n_transfers < 0 or free_at_ps < self._free_at_ps:
+        if n_transfers < 0 or free_at_ps < self.free_at_ps:
             raise ValueError(f"a run of {n_transfers} transfers ending at {free_at_ps} ps cannot follow the "
-                             f"link's bookings up to {self._free_at_ps} ps")
-        first = self._n_reserved
-        self._n_reserved += n_transfers
-        self._free_at_ps = free_at_ps
+                             f"link's bookings up to {self.free_at_ps} ps")
+        first = self.n_reserved
+        self.n_reserved += n_transfers
+        self.free_at_ps = free_at_ps
         return first

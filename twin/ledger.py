@@ -75,7 +75,7 @@ class EnergyLedger:
                energy_pj: Mapping[str, float]) -> None:
         """Record one finished command; *energy_pj* holds its energy by component (every one of COMPONENTS)."""
         self._records.append((cmd_id, kind, tile, start_ps, end_ps, exec_start_ps, exec_end_ps, macs, vectors,
-                              adc_conversions, adc_saturated, *_energy_of(energy_pj)))
+                              adc_conversions, adc_saturated) + _energy_of(energy_pj))
         self._columns = None
 
     def record_block(self, columns: dict[str, np.ndarray]) -> None:

@@ -27,14 +27,10 @@ class Tile:
         self.settings = settings
         """Runtime settings (read voltage, ADC ranges); changed only by Configure commands."""
         self.queue_depth = queue_depth
-        self._free_at_ps = 0
+        self.free_at_ps = 0
+        """When the tile finishes its last accepted command (kept by :meth:`accept` and :meth:`book_run`)."""
         self._waiting_starts_ps: deque[int] = deque()
         """Execution start times of accepted commands, ascending (those not yet started hold queue slots)."""
-
-    @property
-    def free_at_ps(self) -> int:
-        """When the tile finishes its last accepted command."""
-        return self._free_at_ps
 
     def slot_free_ps(self, at_ps: int) -> int:
         """Earliest time >= *at_ps* when the queue has a free slot."""
@@ -52,9 +48,9 @@ class Tile:
         time; commands on a tile are strictly ordered, so this equals applying it at that time.
         Returns (exec_start_ps, exec_end_ps, values, the array's energy by component in pJ, counts).
         """
-        start_ps = max(arrival_ps, self._free_at_ps)
+        start_ps = max(arrival_ps, self.free_at_ps)
         end_ps = start_ps + plan.duration_ps
-        self._free_at_ps = end_ps
+        self.free_at_ps = end_ps
         self._waiting_starts_ps.append(start_ps)
         if isinstance(cmd, Configure):
             for key, value in cmd.changes().items():
@@ -66,8 +62,8 @@ class Tile:
     def book_run(self, free_at_ps: int) -> None:
         """Book a run of commands scheduled together in closed form on the idle tile
         (``twin.booking.schedule_run``), the last ending at *free_at_ps*: all have started, none holds a slot."""
-        if free_at_ps < self._free_at_ps:
+        if free_at_ps < self.free_at_ps:
             raise ValueError(f"a run ending at {free_at_ps} ps cannot follow the tile's commands up to "
-                             f"{self._free_at_ps} ps")
-        self._free_at_ps = free_at_ps
+                             f"{self.free_at_ps} ps")
+        self.free_at_ps = free_at_ps
         self._waiting_starts_ps.clear()

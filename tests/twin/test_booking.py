@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from twin import Configure, Mvm, Pulse, Read
-from twin.booking import (TransferSizes, book_run, book_transfer_in, book_transfer_out, energy_by_component_pj,
-                          mvm_transfer_bytes, schedule_run, static_energy_pj, transfer_bytes)
+from twin.booking import (book_run, book_transfer_in, energy_by_component_pj, mvm_transfer_bytes,
+                          mvm_transfer_bytes_memo, schedule_run, static_energy_pj, transfer_bytes)
 from twin.hostlink import HostLink
 from twin.ledger import COMPONENTS
 
@@ -30,11 +30,11 @@ def test_transfer_bytes(tiny_spec):
         transfer_bytes("read", tiny_spec)
 
 
-def test_transfer_sizes_keep_mvm_sizes_by_windows_and_batch(tiny_spec):
-    sizes = TransferSizes(tiny_spec)
-    for cmd in (Read(1, 2, 3), Mvm(0, np.zeros((3, 8))), Mvm(0, np.zeros(2), (0, 2), (2, 6)), Mvm(1, np.zeros(8))):
-        assert sizes(cmd) == transfer_bytes(cmd, tiny_spec)
-    assert sizes(Mvm(1, np.ones(8))) == sizes(Mvm(0, np.zeros(8), (0, 8), (0, 8)))
+def test_mvm_transfer_sizes_are_kept_by_windows_and_batch(tiny_spec):
+    sizes = mvm_transfer_bytes_memo(tiny_spec)
+    for cmd in (Mvm(0, np.zeros((3, 8))), Mvm(0, np.zeros(2), (0, 2), (2, 6)), Mvm(1, np.zeros(8), None, (0, 4))):
+        assert sizes(cmd.row_window, cmd.col_window, cmd.batch) == transfer_bytes(cmd, tiny_spec)
+    assert sizes(None, None, 1) == sizes((0, 8), (0, 8), 1)
 
 
 def test_energy_by_component_adds_parts_by_name_in_ledger_order():
@@ -47,7 +47,7 @@ def test_energy_by_component_adds_parts_by_name_in_ledger_order():
     assert np.array_equal(columns["dac"], [0.5, 1.0]) and np.array_equal(columns["host_link"], [84.0, 72.0])
     assert columns["adc"] == 0.0
     with pytest.raises(KeyError):
-        energy_by_component_pj({"dacs": 1.0}, {}, 0.0, 0.0)
+        energy_by_component_pj({}, {"dacs": 1.0}, 0.0, 0.0)
 
 
 def test_static_energy(tiny_spec):
@@ -64,7 +64,7 @@ def test_one_command_books_link_tile_and_link(chip):
     cmd = Read(0, 3, 4)
     exec_start, exec_end, *_ = tile.accept(cmd, chip.controller.plan(cmd), 22_000)
     assert (exec_start, exec_end) == (22_000, 28_150)
-    assert book_transfer_out(link, exec_end, 9) == (28_150, 47_150)
+    assert link.reserve(exec_end, 9) == (28_150, 47_150)
     assert book_transfer_in(link, chip.tiles[1], 5_000, 12) == (47_150, 69_150)
     assert link.n_reserved == 3
 

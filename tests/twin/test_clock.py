@@ -30,6 +30,15 @@ def test_advance_idle_moves_an_idle_clock_like_a_lone_timeout():
     assert clock.idle and reference.peek() == simpy.core.Infinity
 
 
+def test_idle_is_an_empty_schedule():
+    clock = Clock()
+    assert clock.idle and clock.peek() == simpy.core.Infinity
+    clock.timeout(5)
+    assert not clock.idle and clock.peek() == 5
+    clock.run()
+    assert clock.idle
+
+
 def test_advance_idle_refuses_a_busy_clock_and_going_back():
     clock = Clock()
     clock.timeout(10)

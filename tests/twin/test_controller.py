@@ -99,3 +99,12 @@ def test_configure_is_decode_only(controller):
     plan = controller.plan(Configure(0, v_read_v=0.3))
     assert phases(plan) == [("controller", "decode", 5_000)]
     assert plan.energy_pj == {"controller": 1.0} and plan.counts == {}
+
+
+def test_plans_charge_only_peripheral_components(controller):
+    """The booking adds a plan's energies to the array's, the link's and static by name."""
+    commands = [Read(0, 3, 4), Read(0, [0], np.arange(8)), Read(0, [[0], [1]], [0, 1]),
+                Pulse(0, 1, 1, "set", 2.0, 10_000, 2.0), Pulse(0, [0], [0, 1], "set", 2.0, 10_000, 2.0),
+                Mvm(0, np.zeros(8)), Configure(0, v_read_v=0.3)]
+    for cmd in commands:
+        assert set(controller.plan(cmd).energy_pj) <= {"controller", "dac", "adc"}
