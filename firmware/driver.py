@@ -145,9 +145,13 @@ class ChipHandle:
         """Let *duration_ps* of simulated time pass (cells relax meanwhile)."""
         self.twin.run(self.now_ps + int(duration_ps))
 
-    def report(self) -> str:
-        """Readable energy, timing and MVM table."""
-        return self.twin.report()
+    def mark(self) -> twin.ledger.Mark:
+        """A mark of now (:meth:`twin.Chip.mark`): ``report(since=mark)`` covers only what happens after it."""
+        return self.twin.mark()
+
+    def report(self, since: twin.ledger.Mark | None = None) -> str:
+        """Readable energy, timing and MVM table (of the commands completed after the mark *since*, if given)."""
+        return self.twin.report(since)
 
     def record(self, path: str | Path, spec_yaml: str | None = None):
         """Record every command from now on into the JSON Lines log *path*; returns the

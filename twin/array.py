@@ -62,8 +62,9 @@ class Array:
         return g
 
     def execute(self, cmd: Any, plan: Plan, settings: TileSettings, start_ps: int, end_ps: int
-                ) -> tuple[np.ndarray | None, float, dict]:
-        """Apply *cmd*: returns (values, cells' energy in pJ, extra counts)."""
+                ) -> tuple[np.ndarray | None, dict[str, float], dict]:
+        """Apply *cmd*: returns (values, energy by component in pJ: ``cells``, and for MVMs the data-dependent
+        ``dac``; extra counts)."""
         if isinstance(cmd, Read):
             return self._read(cmd, plan, settings, start_ps)
         if isinstance(cmd, Pulse):
@@ -85,7 +86,7 @@ class Array:
         # V²·G·t, each row driven for the average row time of this read (exact for one-row reads).
         t_row_ps = plan.phases[-1].duration_ps / max(plan.counts["rows_driven"], 1)
         cells_pj = float(v * u_v * g_true.sum() * t_row_ps * 1e-6)
-        return values, cells_pj, {"adc_saturated": n_sat}
+        return values, {"cells": cells_pj}, {"adc_saturated": n_sat}
 
     def _read_currents_ua(self, g_true: np.ndarray, rtn_us: np.ndarray | None, v: float
                           ) -> tuple[np.ndarray, float]:
@@ -112,7 +113,7 @@ class Array:
         idx = rows * self.model.cols + cols
         energy = self.model.apply_pulses(idx, np.ascontiguousarray(is_set), np.ascontiguousarray(v),
                                          np.ascontiguousarray(width), np.ascontiguousarray(gate), end_ps)
-        return None, float(np.sum(energy)), {}
+        return None, {"cells": float(np.sum(energy))}, {}
 
     # --- sequences of single-cell commands -----------------------------------------------------
     def execute_cell_sequence(self, is_read: np.ndarray, idx: np.ndarray, is_set: np.ndarray, v_pulse_v: np.ndarray,
@@ -162,10 +163,7 @@ class Array:
         a = self.model.iv_nonlinearity_per_v()
         adc = dict(adc_bits=t.adc.bits, adc_i_min_ua=lo, adc_i_max_ua=hi, adc_offset_ua=t.adc.offset_ua,
                    adc_gain_error=t.adc.gain_error, adc_noise_ua=t.adc.noise_ua)
-        planes = plan.counts["planes"]
-        t_plane_ps = plan.counts["vector_ps"] // planes
-        if mode == "pwm":
-            t_plane_ps = (2 ** (t.dac.bits - 1) - 1) * t.dac.t_lsb_ps
+        t_plane_ps = plan.plane_ps
         if self.effects.ir_drop:
             return self._mvm_ir_drop(cmd, g_full, var, zr, za, t_plane_ps, settings, adc)
         # Small batches (the single-pass kernel): float32 conductances + row sums kept between commands,
@@ -180,12 +178,13 @@ class Array:
                                         iv_nonlinearity_per_v=a, pair_mode=pair, read_noise_draws=zr,
                                         adc_noise_draws=za, g_rowsum_us=rowsum, **adc)
         cells_pj = float(res.cell_power_uw.sum() * t_plane_ps * 1e-6)
-        return res.y_ua, cells_pj, self._mvm_info(cmd, int(res.n_adc_saturated))
+        return self._mvm_outcome(cmd, res.y_ua, cells_pj, int(res.n_adc_saturated))
 
-    def _mvm_info(self, cmd: Mvm, n_saturated: int) -> dict:
-        """Counts of an MVM: ADC saturations, row drives and the DAC energy they take."""
+    def _mvm_outcome(self, cmd: Mvm, y_ua: np.ndarray, cells_pj: float, n_saturated: int) -> tuple:
+        """An MVM's (values, energy: cells and the DAC energy of its row drives; counts: saturations, row drives)."""
         drives = self.dacs.row_drives(cmd.inputs)
-        return {"adc_saturated": n_saturated, "row_drives": drives, "dac_energy_pj": self.dacs.energy_pj(drives)}
+        return y_ua, {"cells": cells_pj, "dac": self.dacs.energy_pj(drives)}, {"adc_saturated": n_saturated,
+                                                                             "row_drives": drives}
 
     # MVM operand caches (see _mvm_conductance); class-level defaults, set per instance on first use.
     _g32_windows: dict | None = None
@@ -292,7 +291,7 @@ class Array:
         else:
             y_ua = est_ua[0]
         cells_pj = float(p_cells_uw.sum() * t_plane_ps * 1e-6)
-        return y_ua, cells_pj, self._mvm_info(cmd, int(n_sat))
+        return self._mvm_outcome(cmd, y_ua, cells_pj, int(n_sat))
 
     def _ir_solver(self, g_us: np.ndarray) -> IrDropSolver:
         """The IR-drop solver of this array state (its preconditioner is rebuilt only when the state changed)."""

@@ -7,11 +7,13 @@ the values, times, energies, ledger and trace records that a loop of blocking
 ``chip.execute(command)`` calls would give (op *k* is issued at ``max(issue_ps[k], end of op k−1)``),
 but without building command objects and SimPy events one by one:
 
-- the schedule follows from the same host-link, queue and controller formulas in closed form (the
-  chip is otherwise idle, so nothing competes for the link or the tile);
+- the schedule is :func:`twin.booking.schedule_run`, the closed form of booking each op on the host
+  link and the tile (the chip is otherwise idle, so nothing competes for them), with the transfer
+  sizes, plans and energies of :mod:`twin.booking` and the controller;
 - the device model advances its cells op by op in one kernel call (``DeviceModel.cell_sequence``),
   drawing the same random numbers from the same streams;
-- ledger and trace receive one record per op, as usual.
+- the link and the tile book the run (``book_run``), and :meth:`twin.Chip.commit_run` gives the ops
+  their indices and one ledger and trace record each, as usual.
 
 When the clock is not idle or the device model has no sequence path, ``execute_cells`` falls back to
 that very loop of ``execute`` calls. Bad ops raise the CommandError their command would raise, before
@@ -25,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from twin.booking import book_run, energy_by_component_pj, schedule_run, static_energy_pj, transfer_bytes
 from twin.commands import Pulse, Read, Result
 from twin.errors import CommandError
 from twin.ledger import COMPONENTS
@@ -174,7 +177,7 @@ def check_cell_ops(chip: Any, ops: CellOps) -> None:
                                index=chip.n_issued + int(late[0]), tile=ops.tile)
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
-        ops.command(k).check(spec, None, chip.n_issued + k)  # raises the command's own error
+        ops.command(k).check(spec, chip.n_issued + k)  # raises the command's own error
         raise CommandError("CellOps", "invalid op", index=chip.n_issued + k, tile=ops.tile)  # not reached
 
 
@@ -184,25 +187,20 @@ def execute_cells(chip: Any, ops: CellOps) -> CellResults:
     if n == 0:
         raise CommandError("CellOps", "needs at least one op", tile=ops.tile)
     check_cell_ops(chip, ops)
-    env = chip.env
     tile = chip.tiles[ops.tile]
     link = chip.host_link
-    now = int(env.now)
-    idle = env.peek() == float("inf") and link.free_at_ps <= now and tile.free_at_ps <= now
-    if not idle:
+    now_ps = int(chip.env.now)
+    if not (chip.env.idle and link.free_at_ps <= now_ps and tile.free_at_ps <= now_ps):
         return _execute_one_by_one(chip, ops)
 
-    # The schedule, in closed form: op k goes out at a_k = max(issue_k, end_{k-1}) and holds the link,
-    # then the tile, then the link again, for d_k in all (nothing else competes on an idle chip).
-    from twin.chip import transfer_bytes  # the chip module imports this one
-
+    # The schedule, in closed form: nothing else competes for the link or the tile.
     spec = chip.spec
     read_cmd = Read(ops.tile, 0, 0)
     read_plan = chip.controller.plan(read_cmd)
     read_in, read_out = transfer_bytes(read_cmd, spec)
     pulse_in, pulse_out = read_in, read_out
     is_read = ops.is_read
-    plan_ps = np.full(n, read_plan.duration_ps, dtype=_I64)
+    exec_ps = np.full(n, read_plan.duration_ps, dtype=_I64)
     pulse_plans: dict[int, Any] = {}
     pulses = np.flatnonzero(~is_read)
     if pulses.size:
@@ -210,63 +208,40 @@ def execute_cells(chip: Any, ops: CellOps) -> CellResults:
         for w, k in zip(widths.tolist(), pulses[first].tolist()):
             pulse_plans[w] = chip.controller.plan(ops.command(k))
         pulse_in, pulse_out = transfer_bytes(ops.command(int(pulses[0])), spec)
-        plan_ps[pulses] = np.array([pulse_plans[w].duration_ps for w in widths.tolist()],
+        exec_ps[pulses] = np.array([pulse_plans[w].duration_ps for w in widths.tolist()],
                                    dtype=_I64)[np.searchsorted(widths, ops.width_ps[pulses])]
-    d_in = np.where(is_read, link.duration_ps(read_in), link.duration_ps(pulse_in))
-    d_out = np.where(is_read, link.duration_ps(read_out), link.duration_ps(pulse_out))
-    d = d_in + plan_ps + d_out
-    issue = np.full(n, now, dtype=_I64) if ops.issue_ps is None else np.maximum(ops.issue_ps, now)
-    s_before = np.cumsum(d) - d
-    # end_k = max(a_k, end_{k-1}) + d_k unrolls to S_k + max over j <= k of (a_j - S_{j-1}), S the cumulative sum of d.
-    end = s_before + d + np.maximum.accumulate(issue - s_before)
-    start = end - d
-    exec_start = start + d_in
-    exec_end = exec_start + plan_ps
+    in_ps = np.where(is_read, link.duration_ps(read_in), link.duration_ps(pulse_in))
+    out_ps = np.where(is_read, link.duration_ps(read_out), link.duration_ps(pulse_out))
+    schedule = schedule_run(now_ps, ops.issue_ps, in_ps, exec_ps, out_ps)
 
     idx = ops.rows * tile.array.model.cols + ops.cols
     out = tile.array.execute_cell_sequence(is_read, idx, ops.is_set, ops.v_pulse_v, ops.width_ps, ops.v_gate_v,
-                                           exec_start, exec_end, tile.settings, read_plan.phases[-1].duration_ps)
+                                           schedule.exec_start_ps, schedule.exec_end_ps, tile.settings,
+                                           read_plan.phases[-1].duration_ps)
     if out is None:
         return _execute_one_by_one(chip, ops)
     values, cells_pj, saturated = out
 
-    # Energy by component (the order of COMPONENTS), as Chip._complete charges it.
     e_read = read_plan.energy_pj
     e_pulse = next(iter(pulse_plans.values())).energy_pj if pulse_plans else e_read
-    energy = np.empty((n, len(COMPONENTS)))
-    energy[:, 0] = cells_pj
-    for col, comp in ((1, "dac"), (2, "adc"), (3, "controller")):
-        energy[:, col] = np.where(is_read, e_read.get(comp, 0.0), e_pulse.get(comp, 0.0))
-    energy[:, 4] = np.where(is_read, link.energy_pj(read_in + read_out), link.energy_pj(pulse_in + pulse_out))
-    energy[:, 5] = chip._p_static_tile_mw * (exec_end - exec_start) * 1e-3
+    plan_pj = {comp: np.where(is_read, e_read.get(comp, 0.0), e_pulse.get(comp, 0.0))
+               for comp in e_read.keys() | e_pulse.keys()}
+    energy_pj = energy_by_component_pj(
+        plan_pj, {"cells": cells_pj},
+        np.where(is_read, link.energy_pj(read_in + read_out), link.energy_pj(pulse_in + pulse_out)),
+        static_energy_pj(spec, schedule.exec_end_ps - schedule.exec_start_ps))
+    energy_columns = np.empty((n, len(COMPONENTS)))
+    for j, comp in enumerate(COMPONENTS):
+        energy_columns[:, j] = energy_pj[comp]
 
-    first_index = chip.n_issued
-    link_seq = link.n_reserved + 2 * np.arange(n, dtype=_I64)
-    result = CellResults(ops, first_index, values, start, end, exec_start, exec_end, energy, saturated, link_seq)
-
-    # Book everything as n blocking executes would have left it.
-    chip._next_index += n
-    link.n_reserved += 2 * n
-    link.free_at_ps = int(end[-1])
-    tile.free_at_ps = int(exec_end[-1])
-    tile._waiting_starts_ps.clear()  # every op has started
-    kinds = np.where(is_read, "read", "pulse")
-    ids = np.arange(first_index, first_index + n, dtype=_I64)
+    link_seq = book_run(link, tile, schedule)
+    result = CellResults(ops, chip.n_issued, values, schedule.start_ps, schedule.end_ps, schedule.exec_start_ps,
+                         schedule.exec_end_ps, energy_columns, saturated, link_seq)
     zeros = np.zeros(n, dtype=_I64)
-    chip.ledger.record_block({
-        "cmd_id": ids, "kind": kinds, "tile": np.full(n, ops.tile, dtype=_I64), "start_ps": start, "end_ps": end,
-        "exec_start_ps": exec_start, "exec_end_ps": exec_end, "macs": zeros, "vectors": zeros,
-        "adc_conversions": is_read.astype(_I64), "adc_saturated": saturated,
-        **{f"{comp}_pj": energy[:, j] for j, comp in enumerate(COMPONENTS)}})
     phases = [read_plan.phases if r else pulse_plans[w].phases for r, w in zip(is_read.tolist(), ops.width_ps.tolist())]
-    kind_names = ["read" if r else "pulse" for r in is_read.tolist()]
-    chip.trace.add_block(ids, ops.tile, kind_names, (start, exec_start), exec_start, phases, (exec_end, end))
-    chip.env.advance_idle(int(end[-1]))
-    if chip._listeners:
-        for k in range(n):
-            res = result.result(k)
-            for callback in chip._listeners:
-                callback(res)
+    chip.commit_run(ops.tile, np.where(is_read, "read", "pulse"), schedule, phases, energy_pj,
+                    {"macs": zeros, "vectors": zeros, "adc_conversions": is_read.astype(_I64),
+                     "adc_saturated": saturated}, result.result)
     return result
 
 

@@ -10,55 +10,27 @@ operation) → its results cross back.
 from __future__ import annotations
 
 import io
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable
 
 import numpy as np
-import simpy
+
 from twin.array import Array
+from twin.booking import (RunSchedule, book_transfer_in, energy_by_component_pj, mvm_transfer_bytes_memo,
+                          static_energy_pj, transfer_bytes)
 from twin.cell_ops import CellOps, CellResults, execute_cells
-from twin.commands import Command, Configure, Mvm, Pulse, Read, Result
-from twin.controller import TileController
+from twin.clock import Clock, Event
+from twin.commands import COMMAND_TYPES, Command, Result
+from twin.controller import Plan, TileController
 from twin.converters import TileSettings
 from twin.hostlink import HostLink
-from twin.ledger import EnergyLedger
+from twin.ledger import COMPONENTS, EnergyLedger, Mark
 from twin.rng import ChipRng
 from twin.spec import ChipSpec
 from twin.tile import Tile
 from twin.trace import Trace
 
-KIND = {Pulse: "pulse", Read: "read", Mvm: "mvm", Configure: "configure"}
-
-
-def transfer_bytes(cmd: Command, spec: ChipSpec) -> tuple[int, int]:
-    """(bytes to the chip, bytes back to the host) of *cmd*, headers included (see docs/timing.md)."""
-    t = spec.tile
-    header = spec.host_link.header_bytes
-    if isinstance(cmd, Read):
-        n_cells = cmd.cells()[0].size
-        return header + 2 * (cmd.rows.size + cmd.cols.size), header + n_cells * -(-t.adc.bits // 8)
-    if isinstance(cmd, Pulse):
-        params = cmd.polarity.size + cmd.v_pulse_v.size + cmd.width_ps.size + cmd.v_gate_v.size
-        return header + 2 * (cmd.rows.size + cmd.cols.size + params), header
-    if isinstance(cmd, Mvm):
-        (r0, r1), (c0, c1) = cmd.windows(spec)
-        planes = t.dac.bits - 1 if t.dac.input_mode == "bit_serial" else 1
-        n_out = (c1 - c0) // (2 if t.adc.differential != "none" else 1)
-        out_bits = t.adc.bits + planes - 1 + (1 if t.adc.differential == "digital" else 0)
-        return (header + cmd.batch * (r1 - r0) * -(-t.dac.bits // 8),
-                header + cmd.batch * n_out * -(-out_bits // 8))
-    if isinstance(cmd, Configure):
-        return header + 8 * len(cmd.changes()), header
-    raise TypeError(f"not a command: {cmd!r}")
-
-
-class Clock(simpy.Environment):
-    """The chip's SimPy environment (integer ps), with a shortcut for blocking commands on an idle clock."""
-
-    def advance_idle(self, to_ps: int) -> None:
-        """Move the clock to *to_ps* with nothing scheduled: what stepping a lone timeout ending then does."""
-        if self._queue or to_ps < self._now:
-            raise RuntimeError(f"advance_idle({to_ps}) at {self._now} with {len(self._queue)} events scheduled")
-        self._now = to_ps
+_COMMAND_CLASSES = frozenset(COMMAND_TYPES.values())
 
 
 class Chip:
@@ -88,9 +60,7 @@ class Chip:
             for i in range(spec.n_tiles)]
         self._next_index = 0
         self._listeners: list[Any] = []
-        self._p_static_tile_mw = t.p_static_mw
-        self._mvm_bytes: dict[tuple, tuple[int, int]] = {}
-        """transfer_bytes of MVMs by (row_window, col_window, batch), the only things they depend on."""
+        self._mvm_transfer_bytes = mvm_transfer_bytes_memo(spec)
 
     @property
     def now_ps(self) -> int:
@@ -112,15 +82,15 @@ class Chip:
     # --- commands -----------------------------------------------------------------------------
     def check(self, cmd: Command) -> None:
         """Raise CommandError if *cmd* is invalid for this chip; changes nothing."""
-        cmd.check(self.spec, None, self._next_index)
+        cmd.check(self.spec, self._next_index)
 
-    def submit(self, cmd: Command) -> simpy.Event:
+    def submit(self, cmd: Command) -> Event:
         """Check *cmd* and issue it now; the returned event's value is its Result.
 
         Raises CommandError at once (and changes nothing) if the command is invalid.
         """
         job = self._issue(cmd, self.env.event())
-        self.env.timeout(job.exec_end - job.start).callbacks.append(lambda _event: self._results_ready(job))
+        self.env.timeout(job.exec_end_ps - job.start_ps).callbacks.append(lambda _event: self._results_ready(job))
         return job.done
 
     def execute(self, cmd: Command) -> Result:
@@ -131,13 +101,13 @@ class Chip:
         times, energies and values as going through the events, at a fraction of the cost.
         """
         env = self.env
-        if env.peek() != simpy.core.Infinity:
+        if not env.idle:
             event = self.submit(cmd)
-            self._step_until(event)
+            env.step_until(event)
             return event.value
         job = self._issue(cmd, None)
-        job.out_start, job.out_end = self.host_link.reserve(job.exec_end, job.bytes_out)
-        env.advance_idle(job.out_end)
+        job.out_start_ps, job.out_end_ps = self.host_link.reserve(job.exec_end_ps, job.bytes_out)
+        env.advance_idle(job.out_end_ps)
         return self._complete(job)
 
     def execute_cells(self, ops: CellOps) -> CellResults:
@@ -149,139 +119,155 @@ class Chip:
         """
         return execute_cells(self, ops)
 
-    def _step_until(self, event: simpy.Event) -> None:
-        """Process events until *event* has been processed.
-
-        Unlike ``env.run(until=...)``, stepping leaves no processed event behind in SimPy's queue (4.1
-        re-queues the event that stopped a run), so an idle clock stays recognizably idle.
-        """
-        env = self.env
-        while not event.processed:
-            if env.peek() == simpy.core.Infinity:
-                raise RuntimeError(f"no events left but {event} was not triggered (a process is waiting forever?)")
-            env.step()
-        if not event.ok:
-            raise event.value
-
-    def _issue(self, cmd: Command, done: simpy.Event | None) -> "_Job":
+    def _issue(self, cmd: Command, done: Event | None) -> "_Job":
         """Check *cmd*, give it its index, book its transfer in and its tile, and apply its physics."""
-        kind = KIND.get(type(cmd))
-        if kind is None:
+        if type(cmd) not in _COMMAND_CLASSES:
             raise TypeError(f"not a command: {cmd!r}")
-        cmd.check(self.spec, None, self._next_index)
+        kind = cmd.kind
+        cmd.check(self.spec, self._next_index)
         index = self._next_index
         self._next_index += 1
-        now = self.env.now
+        now_ps = self.env.now
         tile = self.tiles[cmd.tile]
         if kind == "mvm":
-            key = (cmd.row_window, cmd.col_window, cmd.batch)
-            sizes = self._mvm_bytes.get(key)
-            if sizes is None:
-                sizes = transfer_bytes(cmd, self.spec)
-                if len(self._mvm_bytes) < 4096:
-                    self._mvm_bytes[key] = sizes
-            bytes_in, bytes_out = sizes
+            bytes_in, bytes_out = self._mvm_transfer_bytes(cmd.row_window, cmd.col_window, cmd.batch)
         else:
             bytes_in, bytes_out = transfer_bytes(cmd, self.spec)
         link = self.host_link
         link_seq = link.n_reserved
-        in_start, in_end = link.reserve(tile.slot_free_ps(max(now, link.free_at_ps)), bytes_in)
+        in_start_ps, in_end_ps = book_transfer_in(link, tile, now_ps, bytes_in)
         plan = self.controller.plan(cmd)
-        exec_start, exec_end, values, cells_pj, info = tile.accept(cmd, plan, in_end)
-        return _Job(cmd, kind, index, now, in_start, in_end, exec_start, exec_end, plan, values, cells_pj, info,
-                    bytes_in, bytes_out, done, link_seq)
+        exec_start_ps, exec_end_ps, values, array_pj, info = tile.accept(cmd, plan, in_end_ps)
+        return _Job(cmd, kind, index, now_ps, in_start_ps, in_end_ps, exec_start_ps, exec_end_ps, plan, values,
+                    array_pj, info, bytes_in, bytes_out, done, link_seq)
 
     def run(self, until_ps: int | None = None) -> None:
         """Run the clock until nothing is left to do, or until *until_ps*."""
         if until_ps is None:
             self.env.run()
-        elif until_ps > self.env.now:
-            # SimPy stops before the events of instant until_ps, and re-queues its stop event at the head
-            # of the queue; one step discards it (it has no callbacks left) so an idle clock looks idle.
-            self.env.run(until=until_ps)
-            self.env.step()
+        else:
+            self.env.run_until(until_ps)
 
     def _results_ready(self, job: "_Job") -> None:
         """At the end of execution: book the result transfer back to the host."""
-        job.out_start, job.out_end = self.host_link.reserve(self.env.now, job.bytes_out)
-        self.env.timeout(job.out_end - self.env.now).callbacks.append(lambda _event: self._complete(job))
+        now_ps = self.env.now
+        job.out_start_ps, job.out_end_ps = self.host_link.reserve(now_ps, job.bytes_out)
+        self.env.timeout(job.out_end_ps - now_ps).callbacks.append(lambda _event: self._complete(job))
 
     def _complete(self, job: "_Job") -> Result:
         """Results are at the host: charge energy, record the trace, deliver the Result."""
         cmd, plan, info = job.cmd, job.plan, job.info
-        e = plan.energy_pj
-        dac_pj = e.get("dac", 0.0)
-        saturated = 0
-        if info:
-            dac_pj += info.pop("dac_energy_pj", 0.0)
-            saturated = info.get("adc_saturated", 0)
-        cells_pj, adc_pj, controller_pj = job.cells_pj, e.get("adc", 0.0), e.get("controller", 0.0)
-        link_pj = self.host_link.energy_pj(job.bytes_in + job.bytes_out)
-        static_pj = self._p_static_tile_mw * (job.exec_end - job.exec_start) * 1e-3
+        energy_pj = energy_by_component_pj(plan.energy_pj, job.array_energy_pj,
+                                           self.host_link.energy_pj(job.bytes_in + job.bytes_out),
+                                           static_energy_pj(self.spec, job.exec_end_ps - job.exec_start_ps))
         counts = plan.counts
         kind = job.kind
-        self.ledger.record(job.index, kind, cmd.tile, job.start, job.out_end, job.exec_start, job.exec_end,
-                           counts.get("macs", 0), cmd.batch if kind == "mvm" else 0, counts.get("adc_conversions", 0),
-                           saturated, (cells_pj, dac_pj, adc_pj, controller_pj, link_pj, static_pj))
-        self.trace.add_command(job.index, cmd.tile, kind, (job.in_start, job.in_end), job.exec_start, plan.phases,
-                               (job.out_start, job.out_end))
-        energy_pj = {"cells": cells_pj, "dac": dac_pj, "adc": adc_pj, "controller": controller_pj,  # ledger.COMPONENTS
-                     "host_link": link_pj, "static": static_pj}
-        result = Result(cmd, job.index, job.values, job.start, job.out_end, job.exec_start, job.exec_end, energy_pj,
-                        {**counts, **info}, job.link_seq)
+        self.ledger.record(cmd_id=job.index, kind=kind, tile=cmd.tile, start_ps=job.start_ps, end_ps=job.out_end_ps,
+                           exec_start_ps=job.exec_start_ps, exec_end_ps=job.exec_end_ps, macs=counts.get("macs", 0),
+                           vectors=cmd.batch if kind == "mvm" else 0,
+                           adc_conversions=counts.get("adc_conversions", 0),
+                           adc_saturated=info.get("adc_saturated", 0), energy_pj=energy_pj)
+        self.trace.add_command(job.index, cmd.tile, kind, (job.in_start_ps, job.in_end_ps), job.exec_start_ps,
+                               plan.phases, (job.out_start_ps, job.out_end_ps))
+        result = Result(cmd, job.index, job.values, job.start_ps, job.out_end_ps, job.exec_start_ps, job.exec_end_ps,
+                        energy_pj, {**counts, **info}, job.link_seq)
         for callback in self._listeners:
             callback(result)
         if job.done is not None:
             job.done.succeed(result)
         return result
 
+    def commit_run(self, tile: int, kinds: np.ndarray, schedule: RunSchedule, phases: list[tuple],
+                   energy_pj: dict[str, np.ndarray], counts: dict[str, np.ndarray],
+                   result: Callable[[int], Result]) -> None:
+        """Record a run of commands on *tile* that executed on an otherwise idle chip, booked together on the
+        host link and the tile (``twin.booking.book_run``; :mod:`twin.cell_ops`): give them the next
+        command indices, record them in the ledger (*energy_pj* by component, *counts* ``macs``, ``vectors``,
+        ``adc_conversions``, ``adc_saturated``) and the trace (their Plan *phases*), move the clock to the
+        end of the last, and hand each one's Result (``result(k)`` for the k-th) to the listeners."""
+        n = kinds.size
+        first = self._next_index
+        self._next_index += n
+        ids = np.arange(first, first + n, dtype=np.int64)
+        self.ledger.record_block({
+            "cmd_id": ids, "kind": kinds, "tile": np.full(n, tile, dtype=np.int64), "start_ps": schedule.start_ps,
+            "end_ps": schedule.end_ps, "exec_start_ps": schedule.exec_start_ps, "exec_end_ps": schedule.exec_end_ps,
+            **counts, **{f"{comp}_pj": energy_pj[comp] for comp in COMPONENTS}})
+        self.trace.add_block(ids, tile, kinds.tolist(), (schedule.start_ps, schedule.exec_start_ps),
+                             schedule.exec_start_ps, phases, (schedule.exec_end_ps, schedule.end_ps))
+        self.env.advance_idle(int(schedule.end_ps[-1]))
+        if self._listeners:
+            for k in range(n):
+                res = result(k)
+                for callback in self._listeners:
+                    callback(res)
+
     # --- reports ------------------------------------------------------------------------------
-    def report(self) -> str:
-        """A readable table: energy by component, tile and command kind, MVM figures and latencies."""
+    def mark(self) -> Mark:
+        """A mark of now, to report one phase of a run: ``report(since=mark)`` and the ledger's queries with
+        ``since=mark`` cover only the commands completed after it, and chip static power from now on."""
+        return Mark(self._next_index, self.now_ps, len(self.ledger))
+
+    def report(self, since: Mark | None = None) -> str:
+        """A readable table: energy by component, tile and command kind, MVM figures and latencies (of the
+        commands completed after the mark *since*, and static power since then, when given)."""
         now = self.now_ps
         led = self.ledger
         out = io.StringIO()
         w = out.write
-        by_comp = led.by_component(now)
+        by_comp = led.by_component(now, since)
         total = sum(by_comp.values())
-        w(f"chip {self.spec.name} (seed {self.seed}): {len(led)} commands, {now / 1e6:,.3f} us simulated, "
-          f"{total / 1e3:,.3f} nJ\n\n")
+        if since is None:
+            w(f"chip {self.spec.name} (seed {self.seed}): {len(led)} commands, {now / 1e6:,.3f} us simulated, "
+              f"{total / 1e3:,.3f} nJ\n\n")
+        else:
+            w(f"chip {self.spec.name} (seed {self.seed}) since {since.time_ps / 1e6:,.3f} us: "
+              f"{len(led) - since.n_recorded} commands, {(now - since.time_ps) / 1e6:,.3f} us simulated, "
+              f"{total / 1e3:,.3f} nJ\n\n")
         w(f"{'component':<12}{'energy nJ':>14}{'share':>9}\n")
         for comp, e_pj in by_comp.items():
             w(f"{comp:<12}{e_pj / 1e3:>14,.3f}{(e_pj / total if total else 0):>9.1%}\n")
         w(f"\n{'command':<12}{'count':>8}{'energy nJ':>14}{'per cmd pJ':>14}{'p50 us':>10}{'p99 us':>10}\n")
-        lat = led.latency_percentiles_ps()
-        for kind, row in sorted(led.by_command().items()):
+        lat = led.latency_percentiles_ps(since=since)
+        for kind, row in sorted(led.by_command(since).items()):
             w(f"{kind:<12}{row['count']:>8}{row['energy_pj'] / 1e3:>14,.3f}{row['energy_per_command_pj']:>14,.1f}"
               f"{lat[kind]['p50'] / 1e6:>10,.3f}{lat[kind]['p99'] / 1e6:>10,.3f}\n")
         w(f"\n{'tile':<12}{'energy nJ':>14}\n")
-        for tile, e_pj in led.by_tile().items():
+        for tile, e_pj in led.by_tile(since).items():
             w(f"{tile:<12}{e_pj / 1e3:>14,.3f}\n")
-        m = led.mvm_stats()
+        m = led.mvm_stats(since)
         if m["vectors"]:
             w(f"\nMVM: {m['vectors']} vectors, {m['macs']:,} MACs, {m['energy_per_vector_pj'] / 1e3:,.3f} nJ per vector, "
               f"{m['mac_per_s'] / 1e9:,.2f} GMAC/s, {m['tops_per_w']:,.2f} TOPS/W\n")
-        sat = led.adc_saturation()
+        sat = led.adc_saturation(since)
         if sat["conversions"]:
             w(f"ADC: {sat['conversions']:,} conversions, {sat['saturated']:,} saturated "
               f"({sat['saturated'] / sat['conversions']:.2%})\n")
         return out.getvalue()
 
 
+@dataclass(slots=True, eq=False)
 class _Job:
-    """A command in flight: its schedule and the values computed when its tile accepted it."""
+    """A command in flight: its schedule (ps) and what its tile computed when it accepted it."""
 
-    __slots__ = ("cmd", "kind", "index", "start", "in_start", "in_end", "exec_start", "exec_end", "plan", "values",
-                 "cells_pj", "info", "bytes_in", "bytes_out", "done", "out_start", "out_end", "link_seq")
-
-    def __init__(self, cmd, kind, index, start, in_start, in_end, exec_start, exec_end, plan, values, cells_pj, info,
-                 bytes_in, bytes_out, done, link_seq) -> None:
-        self.cmd, self.kind, self.index, self.start = cmd, kind, index, start
-        self.in_start, self.in_end, self.exec_start, self.exec_end = in_start, in_end, exec_start, exec_end
-        self.plan, self.values, self.cells_pj, self.info = plan, values, cells_pj, info
-        self.bytes_in, self.bytes_out, self.done = bytes_in, bytes_out, done
-        self.out_start = self.out_end = 0
-        self.link_seq = link_seq
+    cmd: Command
+    kind: str
+    index: int
+    start_ps: int
+    in_start_ps: int
+    in_end_ps: int
+    exec_start_ps: int
+    exec_end_ps: int
+    plan: Plan
+    values: Any
+    array_energy_pj: dict[str, float]
+    info: dict
+    bytes_in: int
+    bytes_out: int
+    done: Event | None
+    link_seq: int
+    out_start_ps: int = 0
+    out_end_ps: int = 0
 
 
 def build(spec: ChipSpec, seed: int = 0) -> Chip:

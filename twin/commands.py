@@ -3,7 +3,7 @@
 Commands are frozen dataclasses checked in two steps, both before anything runs:
 
 1. on creation (``__post_init__``): shapes and types that need no spec;
-2. ``check(spec, settings, index)``: addresses inside the tile, voltages and widths inside the spec's limits.
+2. ``check(spec, index)``: addresses inside the tile, voltages and widths inside the spec's limits.
 
 Either step raises :class:`~twin.errors.CommandError` naming the command, its tile and the first bad
 address, and no chip state changes. Every command serializes to one JSON object (``to_json`` /
@@ -17,9 +17,11 @@ addresses two cells and ``rows=[[0], [1]], cols=[0, 1, 2]`` a 2 x 3 block. Per-c
 from __future__ import annotations
 
 import enum
+import functools
 import math
 from dataclasses import dataclass, field
-from typing import Any, Union
+from types import MappingProxyType
+from typing import Any, ClassVar, Union
 
 import numpy as np
 
@@ -44,32 +46,36 @@ def _frozen(arr: np.ndarray) -> np.ndarray:
 
 _INT64, _UINT64, _FLOAT64 = np.dtype(np.int64), np.dtype(np.uint64), np.dtype(np.float64)
 _SHARED_MAX = 4096
-"""Most arrays each cache below keeps."""
-_INT_SCALARS: dict[int, np.ndarray] = {}
-"""0-d int64 arrays by value, shared by every command given that plain int (they are read-only)."""
-_INT_SINGLES: dict[int, np.ndarray] = {}
-"""Shape (1,) int64 arrays by value, for one-element lists such as ``rows=[3]``."""
-_FLOAT_SCALARS: dict[float, np.ndarray] = {}
-"""0-d float64 arrays by value (never 0.0, which would also serve -0.0)."""
-_IS_SET = {"set": _frozen(np.array(True)), "reset": _frozen(np.array(False))}
-"""A polarity name as the 0-d bool array Pulse stores."""
+"""Most arrays each memo table below keeps."""
+_SET, _RESET = _frozen(np.array(True)), _frozen(np.array(False))
+"""The 0-d bool arrays Pulse stores for one polarity for all cells."""
+
+# Read-only arrays shared by every command given the same plain number (pure memo tables).
 
 
-def _shared(cache: dict, key: Any, arr: np.ndarray, max_entries: int = _SHARED_MAX) -> np.ndarray:
-    """Freeze *arr* and keep it in *cache* under *key* (while the cache has room)."""
-    arr.setflags(write=False)
-    if len(cache) < max_entries:
-        cache[key] = arr
-    return arr
+@functools.lru_cache(_SHARED_MAX)
+def _int_scalar(value: int) -> np.ndarray:
+    """A read-only 0-d int64 array of *value*."""
+    return _frozen(np.array(value, dtype=np.int64))
+
+
+@functools.lru_cache(_SHARED_MAX)
+def _int_single(value: int) -> np.ndarray:
+    """A read-only shape (1,) int64 array of *value*, for one-element lists such as ``rows=[3]``."""
+    return _frozen(np.array([value], dtype=np.int64))
+
+
+@functools.lru_cache(_SHARED_MAX)
+def _float_scalar(value: float) -> np.ndarray:
+    """A read-only 0-d float64 array of *value* (never asked for 0, which would also serve -0.0)."""
+    return _frozen(np.array(value, dtype=np.float64))
 
 
 def _int_array(cmd: str, name: str, value: Any, tile: Any) -> np.ndarray:
     if type(value) is int:  # fast paths for the common scalar and one-element list
-        arr = _INT_SCALARS.get(value)
-        return arr if arr is not None else _shared(_INT_SCALARS, value, np.array(value, dtype=np.int64))
+        return _int_scalar(value)
     if type(value) is list and len(value) == 1 and type(value[0]) is int:
-        arr = _INT_SINGLES.get(value[0])
-        return arr if arr is not None else _shared(_INT_SINGLES, value[0], np.array(value, dtype=np.int64))
+        return _int_single(value[0])
     if isinstance(value, np.ndarray) and value.dtype == _INT64:
         if not value.flags.writeable:
             return value  # already converted (e.g. by another command)
@@ -89,8 +95,7 @@ def _int_array(cmd: str, name: str, value: Any, tile: Any) -> np.ndarray:
 
 def _float_array(cmd: str, name: str, value: Any, tile: Any) -> np.ndarray:
     if type(value) in (float, int) and math.isfinite(value):  # fast path for the common scalar
-        arr = _FLOAT_SCALARS.get(value) if value else None
-        return arr if arr is not None else _shared(_FLOAT_SCALARS, value, np.array(value, dtype=np.float64))
+        return _float_scalar(value) if value else _frozen(np.array(value, dtype=np.float64))
     try:
         arr = np.array(value, dtype=np.float64)
     except (TypeError, ValueError):
@@ -118,20 +123,16 @@ def _check_tile(cmd: "Command", spec: ChipSpec, index: int | None) -> None:
                            index=index)
 
 
-_FILLED: dict[tuple[int, int], np.ndarray] = {}
-"""Read-only int64 arrays of one repeated address (the rows of a one-row command), by (size, value)."""
-
-
 def _filled(size: int, value: int) -> np.ndarray:
-    """A read-only int64 array of *size* copies of *value*; shared when small."""
-    arr = _FILLED.get((size, value))
-    if arr is None:
-        arr = np.empty(size, dtype=np.int64)
-        arr.fill(value)
-        if size <= 1024:
-            return _shared(_FILLED, (size, value), arr, max_entries=512)
-        arr.setflags(write=False)
-    return arr
+    """A read-only int64 array of *size* copies of *value* (the rows of a one-row command); shared when small."""
+    if size <= 1024:
+        return _filled_shared(size, value)
+    return _frozen(np.full(size, value, dtype=np.int64))
+
+
+@functools.lru_cache(512)
+def _filled_shared(size: int, value: int) -> np.ndarray:
+    return _frozen(np.full(size, value, dtype=np.int64))
 
 
 def _set_cells(cmd: Any, name: str) -> None:
@@ -214,6 +215,9 @@ class Pulse:
     *v_gate_v* the access transistor's gate voltage (SET compliance).
     """
 
+    kind: ClassVar[str] = "pulse"
+    """The op name in logs and JSON."""
+
     tile: int
     rows: Any
     cols: Any
@@ -229,7 +233,7 @@ class Pulse:
         pol = self.polarity
         if type(pol) is str or isinstance(pol, Polarity):  # fast path: one polarity for all cells
             name_ = pol.value if isinstance(pol, Polarity) else pol
-            is_set = _IS_SET.get(name_)
+            is_set = _SET if name_ == "set" else _RESET if name_ == "reset" else None
             if is_set is None:
                 raise CommandError(name, f"polarity must be 'set' or 'reset', not {name_!r}", tile=self.tile)
         else:
@@ -275,7 +279,7 @@ class Pulse:
         """Flat per-cell arrays: rows, cols, is_set, v_pulse_v, width_ps, v_gate_v."""
         return self._cells
 
-    def check(self, spec: ChipSpec, settings: Any = None, index: int | None = None) -> None:
+    def check(self, spec: ChipSpec, index: int | None = None) -> None:
         """Raise CommandError naming the first bad address or value; never touches chip state."""
         _check_tile(self, spec, index)
         _check_cells(self, spec, index, unique=True)
@@ -299,7 +303,7 @@ class Pulse:
         _check_range(self, index, "v_gate_v", self.v_gate_v, *p.v_gate_range_v, "V")
 
     def to_json(self) -> dict:
-        return {"op": "pulse", "tile": int(self.tile), "rows": self.rows.tolist(), "cols": self.cols.tolist(),
+        return {"op": self.kind, "tile": int(self.tile), "rows": self.rows.tolist(), "cols": self.cols.tolist(),
                 "polarity": np.where(self.polarity, "set", "reset").tolist(), "v_pulse_v": self.v_pulse_v.tolist(),
                 "width_ps": self.width_ps.tolist(), "v_gate_v": self.v_gate_v.tolist()}
 
@@ -312,6 +316,9 @@ class Read:
     with the tile's ADCs (read range); the values include read noise, telegraph noise and ADC
     quantization where the spec enables them.
     """
+
+    kind: ClassVar[str] = "read"
+    """The op name in logs and JSON."""
 
     tile: int
     rows: Any
@@ -329,12 +336,12 @@ class Read:
         """Flat rows and cols."""
         return self._flat
 
-    def check(self, spec: ChipSpec, settings: Any = None, index: int | None = None) -> None:
+    def check(self, spec: ChipSpec, index: int | None = None) -> None:
         _check_tile(self, spec, index)
         _check_cells(self, spec, index, unique=False)
 
     def to_json(self) -> dict:
-        return {"op": "read", "tile": int(self.tile), "rows": self.rows.tolist(), "cols": self.cols.tolist()}
+        return {"op": self.kind, "tile": int(self.tile), "rows": self.rows.tolist(), "cols": self.cols.tolist()}
 
 
 @dataclass(frozen=True, eq=False)
@@ -347,6 +354,9 @@ class Mvm:
     ``v_read · x @ G`` over the windows (column pairs subtracted when the spec's ADCs are differential).
     Windows are half-open ``(start, stop)`` ranges; None means the whole array.
     """
+
+    kind: ClassVar[str] = "mvm"
+    """The op name in logs and JSON."""
 
     tile: int
     inputs: Any
@@ -392,7 +402,7 @@ class Mvm:
         a = spec.tile.array
         return (self.row_window or (0, a.rows)), (self.col_window or (0, a.cols))
 
-    def check(self, spec: ChipSpec, settings: Any = None, index: int | None = None) -> None:
+    def check(self, spec: ChipSpec, index: int | None = None) -> None:
         _check_tile(self, spec, index)
         (r0, r1), (c0, c1) = self.windows(spec)
         a = spec.tile.array
@@ -415,7 +425,7 @@ class Mvm:
                                tile=self.tile, address=f"vector {b} row {r0 + i}")
 
     def to_json(self) -> dict:
-        return {"op": "mvm", "tile": int(self.tile), "inputs": self.inputs.tolist(),
+        return {"op": self.kind, "tile": int(self.tile), "inputs": self.inputs.tolist(),
                 "row_window": list(self.row_window) if self.row_window else None,
                 "col_window": list(self.col_window) if self.col_window else None}
 
@@ -427,6 +437,9 @@ CONFIGURABLE = ("v_read_v", "adc_read_range_ua", "adc_mvm_range_ua")
 @dataclass(frozen=True, eq=False)
 class Configure:
     """Change runtime settings of one tile: read voltage and ADC ranges (None leaves a setting)."""
+
+    kind: ClassVar[str] = "configure"
+    """The op name in logs and JSON."""
 
     tile: int
     v_read_v: float | None = None
@@ -454,7 +467,7 @@ class Configure:
         """The settings this command changes."""
         return {k: getattr(self, k) for k in CONFIGURABLE if getattr(self, k) is not None}
 
-    def check(self, spec: ChipSpec, settings: Any = None, index: int | None = None) -> None:
+    def check(self, spec: ChipSpec, index: int | None = None) -> None:
         _check_tile(self, spec, index)
         if self.v_read_v is not None:
             lo, hi = spec.tile.read.v_read_range_v
@@ -463,12 +476,13 @@ class Configure:
                                    index=index, tile=self.tile)
 
     def to_json(self) -> dict:
-        return {"op": "configure", "tile": int(self.tile),
+        return {"op": self.kind, "tile": int(self.tile),
                 **{k: (list(v) if isinstance(v, tuple) else v) for k, v in self.changes().items()}}
 
 
 Command = Union[Pulse, Read, Mvm, Configure]
-COMMAND_TYPES: dict[str, type] = {"pulse": Pulse, "read": Read, "mvm": Mvm, "configure": Configure}
+COMMAND_TYPES: MappingProxyType[str, type] = MappingProxyType({cls.kind: cls for cls in (Pulse, Read, Mvm, Configure)})
+"""Command classes by their op name (``kind``)."""
 
 
 def command_from_json(data: dict) -> Command:

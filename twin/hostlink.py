@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+
 from twin.spec.chipspec import HostLinkSpec
 from twin.units import transfer_ps
+
+_MAX_SHARED_DURATIONS = 4096
+"""Most transfer sizes a link keeps the duration of."""
+
+
+def transfer_duration_ps(spec: HostLinkSpec, n_bytes: int) -> int:
+    """Time one transfer of *n_bytes* (header included by the caller) holds a link of *spec*."""
+    return spec.latency_ps + transfer_ps(8 * n_bytes, spec.bandwidth_bps)
 
 
 class HostLink:
@@ -17,15 +27,11 @@ class HostLink:
     def __init__(self, spec: HostLinkSpec) -> None:
         self.spec = spec
         self.free_at_ps = 0
-        """When the link finishes its last reserved transfer."""
+        """When the link finishes its last booked transfer (kept by :meth:`reserve` and :meth:`book_run`)."""
         self.n_reserved = 0
         """Transfers booked so far; command logs record it to replay same-time bookings in their original order."""
-        self._durations_ps: dict[int, int] = {}
-        """duration_ps by transfer size, for the sizes seen so far."""
-
-    def duration_ps(self, n_bytes: int) -> int:
-        """Time one transfer of *n_bytes* (header included by the caller) holds the link."""
-        return self.spec.latency_ps + transfer_ps(8 * n_bytes, self.spec.bandwidth_bps)
+        self.duration_ps = functools.lru_cache(_MAX_SHARED_DURATIONS)(functools.partial(transfer_duration_ps, spec))
+        """``duration_ps(n_bytes)``: time one transfer of *n_bytes* holds the link (:func:`transfer_duration_ps`)."""
 
     def energy_pj(self, n_bytes: int) -> float:
         """Energy of moving *n_bytes* across the link."""
@@ -34,12 +40,18 @@ class HostLink:
     def reserve(self, requested_ps: int, n_bytes: int) -> tuple[int, int]:
         """Book one transfer requested at *requested_ps*; returns its (start_ps, end_ps)."""
         start_ps = max(requested_ps, self.free_at_ps)
-        duration_ps = self._durations_ps.get(n_bytes)
-        if duration_ps is None:
-            duration_ps = self.duration_ps(n_bytes)
-            if len(self._durations_ps) < 4096:
-                self._durations_ps[n_bytes] = duration_ps
-        end_ps = start_ps + duration_ps
+        end_ps = start_ps + self.duration_ps(n_bytes)
         self.free_at_ps = end_ps
         self.n_reserved += 1
         return start_ps, end_ps
+
+    def book_run(self, n_transfers: int, free_at_ps: int) -> int:
+        """Book *n_transfers* transfers scheduled together in closed form (``twin.booking.schedule_run``), the
+        last ending at *free_at_ps*; returns the number of transfers booked before them."""
+        if n_transfers < 0 or free_at_ps < self.free_at_ps:
+            raise ValueError(f"a run of {n_transfers} transfers ending at {free_at_ps} ps cannot follow the "
+                             f"link's bookings up to {self.free_at_ps} ps")
+        first = self.n_reserved
+        self.n_reserved += n_transfers
+        self.free_at_ps = free_at_ps
+        return first

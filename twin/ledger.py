@@ -4,14 +4,19 @@ Queries answer the questions of energy studies: energy by component, by tile, by
 MVM vector, MAC/s and TOPS/W, latency percentiles. Records are appended as tuples (cheap on the hot
 path) and turned into numpy columns when a query needs them. Chip-level static power is charged
 over the elapsed simulated time when a report is made (``until_ps``), never to a command.
+
+Every query takes ``since=``, a :class:`Mark` (``chip.mark()``): it then covers only the commands
+completed after the mark, and chip static power only from the mark's time on.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -25,6 +30,20 @@ FIELDS = ("cmd_id", "kind", "tile", "start_ps", "end_ps", "exec_start_ps", "exec
 """Per-command fields, followed in each record by one energy per component."""
 
 _NAMES = (*FIELDS, *(f"{c}_pj" for c in COMPONENTS))
+_energy_of = itemgetter(*COMPONENTS)
+"""The energies of a by-component dict, in the order of COMPONENTS."""
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """A point of a chip's run to report from (``chip.mark()``)."""
+
+    n_issued: int
+    """Commands issued before the mark."""
+    time_ps: int
+    """Simulated time of the mark."""
+    n_recorded: int
+    """Commands completed (recorded in the ledger) before the mark."""
 
 
 def _tuple_columns(records: list[tuple]) -> dict[str, np.ndarray]:
@@ -51,12 +70,12 @@ class EnergyLedger:
         """Number of commands recorded."""
         return self._n_done + len(self._records)
 
-    def record(self, cmd_id: int, kind: str, tile: int, start_ps: int, end_ps: int, exec_start_ps: int,
+    def record(self, *, cmd_id: int, kind: str, tile: int, start_ps: int, end_ps: int, exec_start_ps: int,
                exec_end_ps: int, macs: int, vectors: int, adc_conversions: int, adc_saturated: int,
-               energy_pj: tuple[float, ...]) -> None:
-        """Record one finished command; *energy_pj* holds one value per component of COMPONENTS."""
+               energy_pj: Mapping[str, float]) -> None:
+        """Record one finished command; *energy_pj* holds its energy by component (every one of COMPONENTS)."""
         self._records.append((cmd_id, kind, tile, start_ps, end_ps, exec_start_ps, exec_end_ps, macs, vectors,
-                              adc_conversions, adc_saturated, *energy_pj))
+                              adc_conversions, adc_saturated) + _energy_of(energy_pj))
         self._columns = None
 
     def record_block(self, columns: dict[str, np.ndarray]) -> None:
@@ -87,26 +106,35 @@ class EnergyLedger:
         return out
 
     # --- queries ------------------------------------------------------------------------------
-    def chip_static_pj(self, until_ps: int) -> float:
-        """Always-on static energy from time 0 to *until_ps*."""
-        return power_time_to_pj(self.p_static_chip_mw, until_ps)
-
-    def by_component(self, until_ps: int | None = None) -> dict[str, float]:
-        """Total energy per component; with *until_ps*, chip static power up to then is added to ``static``."""
+    def _since(self, since: Mark | None) -> dict[str, np.ndarray]:
+        """The columns of the commands completed after *since* (all of them without a mark)."""
         c = self.columns()
+        if since is None:
+            return c
+        if not 0 <= since.n_recorded <= len(self):
+            raise ValueError(f"a mark after {since.n_recorded} commands does not belong to this ledger of {len(self)}")
+        return {name: column[since.n_recorded:] for name, column in c.items()}
+
+    def chip_static_pj(self, until_ps: int, since: Mark | None = None) -> float:
+        """Always-on static energy from time 0 (or the mark *since*) to *until_ps*."""
+        return power_time_to_pj(self.p_static_chip_mw, until_ps if since is None else until_ps - since.time_ps)
+
+    def by_component(self, until_ps: int | None = None, since: Mark | None = None) -> dict[str, float]:
+        """Total energy per component; with *until_ps*, chip static power up to then is added to ``static``."""
+        c = self._since(since)
         totals = {comp: float(c[f"{comp}_pj"].sum()) for comp in COMPONENTS}
         if until_ps is not None:
-            totals["static"] += self.chip_static_pj(until_ps)
+            totals["static"] += self.chip_static_pj(until_ps, since)
         return totals
 
-    def by_tile(self) -> dict[int, float]:
+    def by_tile(self, since: Mark | None = None) -> dict[int, float]:
         """Energy charged by commands of each tile (chip static power excluded)."""
-        c = self.columns()
+        c = self._since(since)
         return {int(t): float(c["energy_pj"][c["tile"] == t].sum()) for t in np.unique(c["tile"])}
 
-    def by_command(self) -> dict[str, dict[str, float]]:
+    def by_command(self, since: Mark | None = None) -> dict[str, dict[str, float]]:
         """Per command kind: count, total energy (pJ) and energy per command."""
-        c = self.columns()
+        c = self._since(since)
         out = {}
         for kind in sorted(set(c["kind"].tolist())):
             sel = c["kind"] == kind
@@ -114,13 +142,13 @@ class EnergyLedger:
             out[kind] = {"count": int(sel.sum()), "energy_pj": total, "energy_per_command_pj": total / sel.sum()}
         return out
 
-    def mvm_stats(self) -> dict[str, float]:
+    def mvm_stats(self, since: Mark | None = None) -> dict[str, float]:
         """MVM totals: vectors, MACs, energy per vector (pJ), MAC/s over the MVMs' span, TOPS/W.
 
         TOPS/W counts 2 operations per MAC over the energy charged to the MVM commands
         (1 TOPS/W = 1 operation per pJ).
         """
-        c = self.columns()
+        c = self._since(since)
         sel = c["kind"] == "mvm"
         if not sel.any():
             return {"vectors": 0, "macs": 0, "energy_pj": 0.0, "energy_per_vector_pj": 0.0, "mac_per_s": 0.0,
@@ -133,15 +161,16 @@ class EnergyLedger:
                 "mac_per_s": macs / (span_ps * 1e-12) if span_ps else 0.0,
                 "tops_per_w": 2 * macs / energy if energy else 0.0}
 
-    def adc_saturation(self) -> dict[str, int]:
+    def adc_saturation(self, since: Mark | None = None) -> dict[str, int]:
         """ADC conversions and saturated (clipped) conversions, over all commands."""
-        c = self.columns()
+        c = self._since(since)
         return {"conversions": int(c["adc_conversions"].sum()), "saturated": int(c["adc_saturated"].sum())}
 
-    def latency_percentiles_ps(self, percentiles: tuple[float, ...] = (50, 90, 99)) -> dict[str, dict[str, float]]:
+    def latency_percentiles_ps(self, percentiles: tuple[float, ...] = (50, 90, 99), since: Mark | None = None
+                               ) -> dict[str, dict[str, float]]:
         """Per command kind: issue-to-completion latency percentiles, ps."""
-        c = self.columns()
-        lat = c["end_ps"] - c["start_ps"] if len(self) else np.zeros(0)
+        c = self._since(since)
+        lat = c["end_ps"] - c["start_ps"] if c["end_ps"].size else np.zeros(0)
         return {kind: {f"p{p:g}": float(np.percentile(lat[c["kind"] == kind], p)) for p in percentiles}
                 for kind in sorted(set(c["kind"].tolist()))}
 
@@ -158,12 +187,14 @@ class EnergyLedger:
             writer.writerow((*FIELDS, *(f"{c}_pj" for c in COMPONENTS)))
             writer.writerows(sorted(self._tuples()))
 
-    def summary(self, until_ps: int) -> dict[str, Any]:
+    def summary(self, until_ps: int, since: Mark | None = None) -> dict[str, Any]:
         """Everything the reports show, as plain data (JSON-ready)."""
-        return {"elapsed_ps": until_ps, "commands": len(self), "energy_by_component_pj": self.by_component(until_ps),
-                "energy_by_tile_pj": {str(k): v for k, v in self.by_tile().items()},
-                "energy_by_command": self.by_command(), "mvm": self.mvm_stats(), "adc": self.adc_saturation(),
-                "latency_ps": self.latency_percentiles_ps()}
+        return {"elapsed_ps": until_ps if since is None else until_ps - since.time_ps,
+                "commands": len(self) if since is None else len(self) - since.n_recorded,
+                "energy_by_component_pj": self.by_component(until_ps, since),
+                "energy_by_tile_pj": {str(k): v for k, v in self.by_tile(since).items()},
+                "energy_by_command": self.by_command(since), "mvm": self.mvm_stats(since),
+                "adc": self.adc_saturation(since), "latency_ps": self.latency_percentiles_ps(since=since)}
 
     def to_json(self, path: str | Path, until_ps: int) -> None:
         """Write :meth:`summary` plus the per-command rows."""

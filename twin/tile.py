@@ -28,7 +28,7 @@ class Tile:
         """Runtime settings (read voltage, ADC ranges); changed only by Configure commands."""
         self.queue_depth = queue_depth
         self.free_at_ps = 0
-        """When the tile finishes its last accepted command."""
+        """When the tile finishes its last accepted command (kept by :meth:`accept` and :meth:`book_run`)."""
         self._waiting_starts_ps: deque[int] = deque()
         """Execution start times of accepted commands, ascending (those not yet started hold queue slots)."""
 
@@ -41,12 +41,12 @@ class Tile:
             return at_ps
         return waiting[len(waiting) - self.queue_depth]
 
-    def accept(self, cmd: Any, plan: Plan, arrival_ps: int) -> tuple[int, int, Any, float, dict]:
+    def accept(self, cmd: Any, plan: Plan, arrival_ps: int) -> tuple[int, int, Any, dict[str, float], dict]:
         """Schedule *cmd* (arriving at *arrival_ps*) after the tile's previous command and apply it.
 
         The array applies each command's physics once, when it is accepted, stamped with its execution
         time; commands on a tile are strictly ordered, so this equals applying it at that time.
-        Returns (exec_start_ps, exec_end_ps, values, cells' energy pJ, counts).
+        Returns (exec_start_ps, exec_end_ps, values, the array's energy by component in pJ, counts).
         """
         start_ps = max(arrival_ps, self.free_at_ps)
         end_ps = start_ps + plan.duration_ps
@@ -55,6 +55,15 @@ class Tile:
         if isinstance(cmd, Configure):
             for key, value in cmd.changes().items():
                 setattr(self.settings, key, value)
-            return start_ps, end_ps, None, 0.0, {}
-        values, cells_pj, info = self.array.execute(cmd, plan, self.settings, start_ps, end_ps)
-        return start_ps, end_ps, values, cells_pj, info
+            return start_ps, end_ps, None, {}, {}
+        values, energy_pj, info = self.array.execute(cmd, plan, self.settings, start_ps, end_ps)
+        return start_ps, end_ps, values, energy_pj, info
+
+    def book_run(self, free_at_ps: int) -> None:
+        """Book a run of commands scheduled together in closed form on the idle tile
+        (``twin.booking.schedule_run``), the last ending at *free_at_ps*: all have started, none holds a slot."""
+        if free_at_ps < self.free_at_ps:
+            raise ValueError(f"a run ending at {free_at_ps} ps cannot follow the tile's commands up to "
+                             f"{self.free_at_ps} ps")
+        self.free_at_ps = free_at_ps
+        self._waiting_starts_ps.clear()

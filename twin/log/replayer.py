@@ -23,10 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import simpy
 import structlog
 
 import twin
+from twin.clock import Event
+from twin.hostlink import HostLink
 from twin.log.format import HardwareEvent, LogReader, LogRecord, hardware_event, read_log, record_from_json
 from twin.ledger import COMPONENTS
 
@@ -250,15 +251,6 @@ def _read_address(cmd: Any, k: int) -> str:
     return f"row {int(rows[k])} col {int(cols[k])}" if k < rows.size else ""
 
 
-def _urgent(env: simpy.Environment, delay: int) -> simpy.Event:
-    """An event at now + *delay* processed before every normal event of that instant."""
-    ev = simpy.Event(env)
-    ev._ok = True
-    ev._value = None
-    env.schedule(ev, simpy.events.URGENT, delay)
-    return ev
-
-
 def replay(path: str | Path, spec: str | Path | twin.ChipSpec | None = None, seed: int | None = None, *,
            atol: float = 0.0, rtol: float = 0.0, csv_path: str | Path | None = None,
            allow_truncated: bool = False, check_times: bool | None = None) -> ReplayReport:
@@ -306,14 +298,54 @@ def replay(path: str | Path, spec: str | Path | twin.ChipSpec | None = None, see
     return report
 
 
+@dataclass(slots=True)
+class _LinkOrder:
+    """Where the recorded host-link bookings (``link_seq``) stand against the replay chip's: they differ by a
+    constant offset, known from the first command that recorded one; and whether the replay stopped at a
+    command the replay chip refused."""
+
+    offset: int | None = None
+    stopped: bool = False
+
+    def align(self, link_seq: int, link: HostLink) -> None:
+        """Fix the offset, if not yet known, from a command recorded as *link_seq* about to book *link*."""
+        if self.offset is None:
+            self.offset = link_seq - link.n_reserved
+
+    def bookings_ahead(self, link_seq: int, link: HostLink) -> int:
+        """How many bookings the replay chip's link must make before the one recorded as *link_seq*."""
+        self.align(link_seq, link)
+        return link_seq - self.offset - link.n_reserved
+
+
+@dataclass(slots=True)
+class _Pending:
+    """The last line read of a twin log, held until the next line's start says whether it ran alone on the
+    chip; one object refilled line after line (``raw`` None: nothing held yet)."""
+
+    line: int = 0
+    raw: dict | None = None
+    record: LogRecord | None = None
+    """The decoded record, for a line that is not a plain one-cell Read or Pulse (else None)."""
+    start_ps: int = 0
+    end_ps: int = 0
+    idle: bool = False
+    """Issued when every earlier command had finished."""
+    tile: int = -1
+    cell_ints: tuple | None = None
+    """A one-cell Read or Pulse's integer columns (``_CELL_INTS``), else None."""
+    cell_floats: tuple | None = None
+    """Its float columns (``_CELL_FLOATS``)."""
+
+
 def _replay_twin(chip: twin.Chip, reader: LogReader, comparator: _Comparator) -> None:
     """Replay in index order. Runs of one-cell reads and pulses that ran alone on the chip (each issued
     after everything before it had finished, and finished before the next was issued) go through
     :meth:`twin.Chip.execute_cells` in columns; everything else through the event-exact path."""
-    link_state: dict[str, Any] = {"offset": None}
-    run = _CellRun()
+    link_order = _LinkOrder()
+    run = _CellRun(check_times=True)
     slow: list[LogRecord] = []
-    pending: tuple | None = None  # (line, raw dict, cell fields or None, decoded record or None, start, end, idle)
+    pending = _Pending()
     max_end = -1  # latest end of the records before the pending one
 
     def decode(lineno: int, d: dict) -> LogRecord:
@@ -324,52 +356,57 @@ def _replay_twin(chip: twin.Chip, reader: LogReader, comparator: _Comparator) ->
         except (ValueError, TypeError, twin.CommandError) as exc:
             raise twin.LogError(reader.name, lineno, f"malformed record: {exc}") from None
 
-    def settle(next_idle: bool) -> None:
+    def settle(p: _Pending, next_idle: bool) -> None:
         """Decide the pending record: into the run of cell ops, or into the group for the event path."""
-        lineno, d, cell, rec, _, _, idle = pending
-        if cell is not None and idle and next_idle:
+        if p.cell_ints is not None and p.idle and next_idle:
             if slow:
-                _replay_twin_events(chip, slow, comparator, link_state)
+                _replay_twin_events(chip, slow, comparator, link_order)
                 slow.clear()
-            if not run.accepts(cell):
-                run.flush(chip, comparator, link_state)
-            run.add(cell)
+            if not run.accepts(p.tile):
+                run.flush(chip, comparator, link_order)
+            run.add(p.tile, p.cell_ints, p.cell_floats)
         else:
-            run.flush(chip, comparator, link_state)
-            slow.append(rec if rec is not None else decode(lineno, d))
+            run.flush(chip, comparator, link_order)
+            slow.append(p.record if p.record is not None else decode(p.line, p.raw))
 
     for lineno, d in reader.raw():
-        if link_state.get("stopped"):
+        if link_order.stopped:
             return
         cell = _cell_fields(d, lineno)
         if cell is None:
             rec = decode(lineno, d)
-            start, end = rec.start_ps, rec.end_ps
+            tile, start, end, ints, floats = -1, rec.start_ps, rec.end_ps, None, None
         else:
-            rec, start, end = None, cell[0][_START], cell[0][_END]
-        if pending is not None:
-            p_end = pending[5]
-            if pending[6] and start >= max_end and start >= p_end and pending[2] is not None and not slow \
-                    and run.accepts(pending[2]):
-                run.add(pending[2])  # the common case of settle(), inline
+            rec = None
+            tile, start, end, ints, floats = cell
+        if pending.raw is not None:
+            p_end = pending.end_ps
+            if pending.idle and start >= max_end and start >= p_end and pending.cell_ints is not None and not slow \
+                    and run.accepts(pending.tile):
+                run.add(pending.tile, pending.cell_ints, pending.cell_floats)  # the common case of settle(), inline
             else:
-                settle(start >= max_end and start >= p_end)
+                settle(pending, start >= max_end and start >= p_end)
             if p_end > max_end:
                 max_end = p_end
-        pending = (lineno, d, cell, rec, start, end, start >= max_end)
-    if pending is not None and not link_state.get("stopped"):
-        settle(True)
-    if not link_state.get("stopped"):
-        run.flush(chip, comparator, link_state)
-    if slow and not link_state.get("stopped"):
-        _replay_twin_events(chip, slow, comparator, link_state)
+        pending.line, pending.raw, pending.record, pending.start_ps, pending.end_ps = lineno, d, rec, start, end
+        pending.idle, pending.tile, pending.cell_ints, pending.cell_floats = start >= max_end, tile, ints, floats
+    if pending.raw is not None and not link_order.stopped:
+        settle(pending, True)
+    if not link_order.stopped:
+        run.flush(chip, comparator, link_order)
+    if slow and not link_order.stopped:
+        _replay_twin_events(chip, slow, comparator, link_order)
 
 
-# Columns of a one-cell command line, as _cell_fields returns them: integers, then floats.
-(_INDEX, _TILE, _ROW, _COL, _NDIM, _IS_READ, _IS_SET, _WIDTH, _START, _END, _EXEC_START, _EXEC_END, _LINK_SEQ,
- _LINE) = range(14)
-(_V_PULSE, _V_GATE, _VALUE) = range(3)
-_ENERGY = 3  # floats 3..8: energy by component, in the order of twin.ledger.COMPONENTS
+_CELL_INTS = np.dtype([(name, np.int64) for name in (
+    "index", "tile", "row", "col", "address_ndim", "is_read", "is_set", "width_ps", "start_ps", "end_ps",
+    "exec_start_ps", "exec_end_ps", "link_seq", "line")])
+"""Integer columns of a one-cell command; ``start_ps`` is when it was issued (a hardware log's time stamp,
+its other times and link_seq left 0)."""
+_CELL_FLOATS = np.dtype([("v_pulse_v", np.float64), ("v_gate_v", np.float64), ("value", np.float64),
+                         ("energy_pj", np.float64, (len(COMPONENTS),))])
+"""Float columns of a one-cell command: pulse settings, the recorded value (NaN for pulses), the recorded
+energy by component in the order of COMPONENTS (0 in hardware logs)."""
 _RUN_MAX = 8192
 """Cell ops executed per execute_cells call (memory stays bounded on long runs)."""
 
@@ -396,11 +433,11 @@ _RECORD_FIELDS = itemgetter("cmd", "i", "start_ps", "end_ps", "exec_start_ps", "
 _ENERGY_FIELDS = itemgetter(*COMPONENTS)
 
 
-def _cell_fields(d: dict, lineno: int) -> tuple[tuple, tuple] | None:
-    """(integer fields, float fields) of a twin-log line holding a one-cell Read or Pulse in its plain
-    form, or None for anything else (which then takes the general path, with its checks and errors).
-    Called once per line of a replay, so written for speed: plain type tests, no helper calls for the
-    common scalar addresses."""
+def _cell_fields(d: dict, lineno: int) -> tuple[int, int, int, tuple, tuple] | None:
+    """(tile, start_ps, end_ps, integer columns, float columns) of a twin-log line holding a one-cell Read or
+    Pulse in its plain form (columns as ``_CELL_INTS`` and ``_CELL_FLOATS`` name them), or None for anything
+    else (which then takes the general path, with its checks and errors). Called once per line of a replay,
+    so written for speed: plain type tests, no helper calls for the common scalar addresses."""
     try:
         cmd, index, start, end, xs, xe, seq, energy, value = _RECORD_FIELDS(d)
         op, tile, row, col = cmd["op"], cmd["tile"], cmd["rows"], cmd["cols"]
@@ -445,97 +482,133 @@ def _cell_fields(d: dict, lineno: int) -> tuple[tuple, tuple] | None:
     if type(e[0]) is not float or type(e[1]) is not float or type(e[2]) is not float or type(e[3]) is not float \
             or type(e[4]) is not float or type(e[5]) is not float:
         return None
-    return ((index, tile, row, col, ndim, is_read, is_set, width, start, end, xs, xe, seq, lineno),
+    return (tile, start, end, (index, tile, row, col, ndim, is_read, is_set, width, start, end, xs, xe, seq, lineno),
             (v, gate, value, *e))
 
 
 class _CellRun:
-    """One-cell reads and pulses of one tile waiting to be executed together, as flat lists of fields."""
+    """One-cell reads and pulses of one tile waiting to be executed together (``execute_cells``), as flat lists
+    of their columns (``_CELL_INTS``, ``_CELL_FLOATS``). With *check_times* (twin logs), recorded times and
+    energies are compared too, and a run with an op the replay chip refuses is replayed one by one."""
 
-    def __init__(self) -> None:
+    def __init__(self, check_times: bool) -> None:
+        self.check_times = check_times
         self.ints: list[int] = []
         self.floats: list[float] = []
+        self.hardware: list[tuple] = []
+        """Hardware-log cells (``_hardware_cell``'s fields), turned into columns together at the flush."""
+        self.indices: list[int] = []
+        """The command index of each hardware-log cell."""
         self.tile: int | None = None
         self.n = 0
 
-    def accepts(self, cell: tuple) -> bool:
-        return self.n < _RUN_MAX and (self.tile is None or cell[0][_TILE] == self.tile)
+    def accepts(self, tile: int) -> bool:
+        return self.n < _RUN_MAX and (self.tile is None or tile == self.tile)
 
-    def add(self, cell: tuple) -> None:
-        self.ints.extend(cell[0])
-        self.floats.extend(cell[1])
-        self.tile = cell[0][_TILE]
+    def add(self, tile: int, ints: tuple, floats: tuple) -> None:
+        """Add a twin-log cell: its columns as ``_cell_fields`` gives them."""
+        self.ints.extend(ints)
+        self.floats.extend(floats)
+        self.tile = tile
         self.n += 1
 
-    def flush(self, chip: twin.Chip, comparator: "_Comparator", link_state: dict) -> None:
+    def add_hardware(self, cell: tuple, index: int) -> None:
+        """Add a hardware-log cell (``_hardware_cell``'s fields) as command *index*."""
+        self.hardware.append(cell)
+        self.indices.append(index)
+        self.tile = cell[1]
+        self.n += 1
+
+    def _columns(self) -> tuple[np.ndarray, np.ndarray]:
+        """The cells added so far as ``_CELL_INTS`` and ``_CELL_FLOATS`` records; empties the run."""
+        if self.hardware:
+            op, _, t_ps, row, col, is_set, v_pulse_v, width_ps, v_gate_v, g_us, line = zip(*self.hardware)
+            ints, floats = np.zeros(self.n, dtype=_CELL_INTS), np.zeros(self.n, dtype=_CELL_FLOATS)
+            ints["index"], ints["tile"], ints["row"], ints["col"] = self.indices, self.tile, row, col
+            ints["is_read"], ints["is_set"], ints["width_ps"] = np.array(op) == "read", is_set, width_ps
+            ints["start_ps"], ints["line"] = t_ps, line
+            floats["v_pulse_v"], floats["v_gate_v"], floats["value"] = v_pulse_v, v_gate_v, g_us
+        else:
+            ints = np.array(self.ints, dtype=np.int64).view(_CELL_INTS)
+            floats = np.array(self.floats, dtype=np.float64).view(_CELL_FLOATS)
+        self.ints, self.floats, self.hardware, self.indices, self.n = [], [], [], [], 0
+        return ints, floats
+
+    def flush(self, chip: twin.Chip, comparator: "_Comparator", link_order: _LinkOrder | None = None) -> None:
         if not self.n:
             return
-        ints = np.array(self.ints, dtype=np.int64).reshape(self.n, -1)
-        floats = np.array(self.floats, dtype=np.float64).reshape(self.n, -1)
         tile = self.tile
-        self.ints, self.floats, self.tile, self.n = [], [], None, 0
-        ops = twin.CellOps(tile, ints[:, _IS_READ] == 1, ints[:, _ROW], ints[:, _COL], ints[:, _IS_SET] == 1,
-                           floats[:, _V_PULSE], ints[:, _WIDTH], floats[:, _V_GATE], ints[:, _START], ints[:, _NDIM])
-        if link_state["offset"] is None:
-            link_state["offset"] = int(ints[0, _LINK_SEQ]) - chip.host_link.n_reserved
+        ints, floats = self._columns()
+        self.tile = None
+        ops = twin.CellOps(tile, ints["is_read"] == 1, ints["row"], ints["col"], ints["is_set"] == 1,
+                           floats["v_pulse_v"], ints["width_ps"], floats["v_gate_v"], ints["start_ps"],
+                           ints["address_ndim"])
+        if not self.check_times:
+            res = chip.execute_cells(ops)
+            comparator.compare_cells(ints["index"], ops, ints["line"], floats["value"], res.values,
+                                     np.ones(len(ops), dtype=bool), np.zeros(len(ops)))
+            return
+        link_order.align(int(ints["link_seq"][0]), chip.host_link)
         try:
             res = chip.execute_cells(ops)
         except twin.CommandError:  # a bad op: replay these one by one, so its error is reported as usual
-            records = [LogRecord(int(i[_INDEX]), ops.command(k),
-                                 None if ops.is_read[k] == 0 else np.array(f[_VALUE]).reshape(ops.command(k).shape),
-                                 int(i[_START]), int(i[_END]), int(i[_EXEC_START]), int(i[_EXEC_END]),
-                                 dict(zip(COMPONENTS, f[_ENERGY:].tolist())), {}, int(i[_LINK_SEQ]), int(i[_LINE]))
+            records = [LogRecord(int(i["index"]), ops.command(k),
+                                 None if ops.is_read[k] == 0 else np.array(f["value"]).reshape(ops.command(k).shape),
+                                 int(i["start_ps"]), int(i["end_ps"]), int(i["exec_start_ps"]), int(i["exec_end_ps"]),
+                                 dict(zip(COMPONENTS, f["energy_pj"].tolist())), {}, int(i["link_seq"]),
+                                 int(i["line"]))
                        for k, (i, f) in enumerate(zip(ints, floats))]
-            _replay_twin_events(chip, records, comparator, link_state)
+            _replay_twin_events(chip, records, comparator, link_order)
             return
-        times_match = ((res.start_ps == ints[:, _START]) & (res.end_ps == ints[:, _END])
-                       & (res.exec_start_ps == ints[:, _EXEC_START]) & (res.exec_end_ps == ints[:, _EXEC_END]))
-        recorded_total = floats[:, _ENERGY]
+        times_match = ((res.start_ps == ints["start_ps"]) & (res.end_ps == ints["end_ps"])
+                       & (res.exec_start_ps == ints["exec_start_ps"]) & (res.exec_end_ps == ints["exec_end_ps"]))
+        recorded_pj = floats["energy_pj"]
+        recorded_total = recorded_pj[:, 0]
         replayed_total = res.energy_pj[:, 0]
         for j in range(1, len(COMPONENTS)):  # summed in component order, as Result.total_energy_pj does
-            recorded_total = recorded_total + floats[:, _ENERGY + j]
+            recorded_total = recorded_total + recorded_pj[:, j]
             replayed_total = replayed_total + res.energy_pj[:, j]
-        comparator.compare_cells(ints[:, _INDEX], ops, ints[:, _LINE], floats[:, _VALUE], res.values, times_match,
+        comparator.compare_cells(ints["index"], ops, ints["line"], floats["value"], res.values, times_match,
                                  replayed_total - recorded_total)
 
 
 def _replay_twin_events(chip: twin.Chip, records: list[LogRecord], comparator: _Comparator,
-                        link_state: dict) -> None:
+                        link_order: _LinkOrder) -> None:
     """Replay *records* (issued on an idle chip) through the event machinery, exactly in their recorded order."""
     env = chip.env
     link = chip.host_link
-    anchors: dict[int, list[simpy.Event]] = {}
-    state = {"offset": link_state["offset"], "error": None}
+    anchors: dict[int, list[Event]] = {}
+    refused: tuple[LogRecord, twin.CommandError] | None = None
+    log_error: twin.LogError | None = None
 
-    def finished(rec: LogRecord, event: simpy.Event) -> None:
+    def finished(rec: LogRecord, event: Event) -> None:
         res = event.value
         times_match = (res.start_ps, res.end_ps, res.exec_start_ps, res.exec_end_ps) == \
             (rec.start_ps, rec.end_ps, rec.exec_start_ps, rec.exec_end_ps)
         e_diff = res.total_energy_pj - _total_pj(rec.energy_pj) if rec.energy_pj else 0.0
-        comparator.compare(rec.index, type(rec.command).__name__.lower(), rec.command.tile, rec.line,
-                           rec.values, res.values, times_match, e_diff,
-                           read=rec.command if isinstance(rec.command, twin.Read) else None)
+        comparator.compare(rec.index, rec.command.kind, rec.command.tile, rec.line, rec.values, res.values,
+                           times_match, e_diff, read=rec.command if isinstance(rec.command, twin.Read) else None)
 
     def driver():
+        nonlocal log_error
         try:
             yield from issue()
         except twin.LogError as exc:  # SimPy cannot re-raise it through the process; raise it after the run
-            state["log_error"] = exc
+            log_error = exc
 
     def issue():
+        nonlocal refused
         last_t = None
         for rec in records:
             t = rec.start_ps
             if t > env.now or (t == env.now and last_t is None):
                 # Wake before every normal event of instant t; link_seq then says how many of them go first.
-                yield _urgent(env, t - env.now)
+                yield env.urgent_timeout(t - env.now)
                 for old in [k for k in anchors if k < t]:
                     del anchors[old]
             last_t = t
             if rec.link_seq is not None:
-                if state["offset"] is None:
-                    state["offset"] = rec.link_seq - link.n_reserved
-                need = rec.link_seq - state["offset"] - link.n_reserved
+                need = link_order.bookings_ahead(rec.link_seq, link)
                 if need > 0:
                     waiting = [a for a in anchors.get(env.now, ()) if not a.processed]
                     if waiting:
@@ -545,7 +618,7 @@ def _replay_twin_events(chip: twin.Chip, records: list[LogRecord], comparator: _
             try:
                 event = chip.submit(rec.command)
             except twin.CommandError as exc:
-                state["error"] = (rec, exc)
+                refused = (rec, exc)
                 return
             event.callbacks.append(lambda ev, rec=rec: finished(rec, ev))
             if rec.link_seq is not None and rec.exec_end_ps >= env.now:
@@ -555,14 +628,13 @@ def _replay_twin_events(chip: twin.Chip, records: list[LogRecord], comparator: _
 
     env.process(driver())
     env.run()
-    link_state["offset"] = state["offset"]
-    if state.get("log_error") is not None:
-        raise state["log_error"]
-    if state["error"] is not None:  # the replay stops at a command the replay chip refuses
-        link_state["stopped"] = True
-        rec, exc = state["error"]
-        comparator.compare(rec.index, type(rec.command).__name__.lower(), rec.command.tile, rec.line, rec.values,
-                           None, False, 0.0, rejected=f"rejected by the replay chip: {exc}")
+    if log_error is not None:
+        raise log_error
+    if refused is not None:  # the replay stops at a command the replay chip refuses
+        link_order.stopped = True
+        rec, exc = refused
+        comparator.compare(rec.index, rec.command.kind, rec.command.tile, rec.line, rec.values, None, False, 0.0,
+                           rejected=f"rejected by the replay chip: {exc}")
 
 
 def _total_pj(energy_pj: dict) -> float:
@@ -586,7 +658,7 @@ def _hardware_command(ev: HardwareEvent) -> Any:
 def _replay_hardware(chip: twin.Chip, reader: LogReader, comparator: _Comparator) -> None:
     """Group runs of events with the same op, tile and time into one command; issue each blocking at its
     time (or when the previous one is back). Runs of one-cell commands go through ``execute_cells``."""
-    run = _HardwareCellRun()
+    run = _CellRun(check_times=False)
     group: list[Any] = []  # HardwareEvents, or the fields of one-cell events (_hardware_cell)
     index = 0
 
@@ -596,9 +668,9 @@ def _replay_hardware(chip: twin.Chip, reader: LogReader, comparator: _Comparator
     def emit() -> None:
         nonlocal index
         if len(group) == 1 and not isinstance(group[0], HardwareEvent):
-            if not run.accepts(group[0]):
+            if not run.accepts(group[0][1]):
                 run.flush(chip, comparator)
-            run.add(group[0], index)
+            run.add_hardware(group[0], index)
         else:
             run.flush(chip, comparator)
             _replay_hardware_group([g if isinstance(g, HardwareEvent) else _cell_event(g) for g in group], index,
@@ -657,34 +729,6 @@ def _cell_event(cell: tuple) -> HardwareEvent:
         return HardwareEvent(op, t, tile, one(row, np.int64), one(col, np.int64), g_us=one(g, np.float64), line=line)
     return HardwareEvent(op, t, tile, one(row, np.int64), one(col, np.int64), one(bool(is_set), bool),
                          one(v, np.float64), one(width, np.int64), one(gate, np.float64), line=line)
-
-
-class _HardwareCellRun:
-    """One-cell hardware events of one tile, each its own command, waiting to run together."""
-
-    def __init__(self) -> None:
-        self.cells: list[tuple] = []
-        self.indices: list[int] = []
-
-    def accepts(self, cell: tuple) -> bool:
-        return len(self.cells) < _RUN_MAX and (not self.cells or cell[1] == self.cells[0][1])
-
-    def add(self, cell: tuple, index: int) -> None:
-        self.cells.append(cell)
-        self.indices.append(index)
-
-    def flush(self, chip: twin.Chip, comparator: _Comparator) -> None:
-        if not self.cells:
-            return
-        ops_, tiles, t, rows, cols, is_set, v, width, gate, g, line = zip(*self.cells)
-        index = np.array(self.indices, dtype=np.int64)
-        self.cells, self.indices = [], []
-        is_read = np.array(ops_) == "read"
-        ops = twin.CellOps(tiles[0], is_read, rows, cols, np.array(is_set, dtype=bool), v, width, gate, t)
-        res = chip.execute_cells(ops)
-        n = index.size
-        comparator.compare_cells(index, ops, np.array(line, dtype=np.int64), np.array(g, dtype=np.float64),
-                                 res.values, np.ones(n, dtype=bool), np.zeros(n))
 
 
 def _replay_hardware_group(group: list[HardwareEvent], index: int, chip: twin.Chip, comparator: _Comparator) -> None:
