@@ -49,6 +49,8 @@ class Array:
         self._var_key: tuple | None = None
         self._solver: IrDropSolver | None = None
         self._solver_g: np.ndarray | None = None
+        self._mvm_workspace = mvm_physics.MvmWorkspace()
+        """Scratch arrays of this array's MVMs (its own: arrays of chips in other threads never share them)."""
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -178,7 +180,8 @@ class Array:
                 g, rowsum = operands
         res = mvm_physics.quantized_mvm(cmd.inputs, g, var, mode=mode, dac_bits=t.dac.bits, v_read_v=v,
                                         iv_nonlinearity_per_v=a, pair_mode=pair, read_noise_draws=zr,
-                                        adc_noise_draws=za, g_rowsum_us=rowsum, **adc)
+                                        adc_noise_draws=za, g_rowsum_us=rowsum, workspace=self._mvm_workspace,
+                                        **adc)
         cells_pj = float(res.cell_power_uw.sum() * t_plane_ps * 1e-6)
         return res.y_ua, cells_pj, self._mvm_info(cmd, int(res.n_adc_saturated))
 

@@ -42,6 +42,7 @@ widened float32 values, i.e. each conductance rounded by <= 2^-24 relative) and 
 :func:`refresh_conductance_f32_us` keeps the last two up to date cell by cell.
 """
 
+import functools
 import math
 
 import numba
@@ -546,42 +547,45 @@ def _axpy(a, v_row, acc):
         acc[j] += a * v_row[j]
 
 
-_WORK = {}
-_TABLES = {}
 _DUMMY1 = np.zeros(1)
 _DUMMY2 = np.zeros((1, 1))
 _DUMMY3 = np.zeros((1, 1, 1))
+"""Stand-ins for the arrays a kernel does not use in a call (never written)."""
 
 
+@functools.lru_cache(maxsize=256)
 def _cached_tables(mode, dac_bits, v_read_v, iv_nonlinearity_per_v):
-    """(tabs (2, reads, 2·code_max+1) = [u_tab, p_tab], plane_scale (reads,)) cached per setting."""
-    key = (mode, int(dac_bits), float(v_read_v), float(iv_nonlinearity_per_v))
-    hit = _TABLES.get(key)
-    if hit is None:
-        u_tab, p_tab = drive_tables(mode, dac_bits, v_read_v, iv_nonlinearity_per_v)
-        plane_scale = np.array([float(1 << r) for r in range(u_tab.shape[0])])
-        if len(_TABLES) > 256:
-            _TABLES.clear()
-        hit = (np.stack([u_tab, p_tab]), plane_scale)
-        _TABLES[key] = hit
-    return hit
+    """(tabs (2, reads, 2·code_max+1) = [u_tab, p_tab], plane_scale (reads,)), read-only, memoized per setting."""
+    u_tab, p_tab = drive_tables(mode, dac_bits, v_read_v, iv_nonlinearity_per_v)
+    tabs = np.stack([u_tab, p_tab])
+    plane_scale = np.array([float(1 << r) for r in range(u_tab.shape[0])])
+    tabs.flags.writeable = False
+    plane_scale.flags.writeable = False
+    return tabs, plane_scale
 
 
-def _work(name, shape, dtype):
-    """Reusable scratch buffer (avoids page-faulting fresh multi-MB arrays on every call)."""
-    n = 1
-    for d in shape:
-        n *= int(d)
-    buf = _WORK.get(name)
-    if buf is None or buf.size < n or buf.dtype != dtype:
-        buf = np.empty(n, dtype=dtype)
-        _WORK[name] = buf
-    return buf[:n].reshape(shape)
+class MvmWorkspace:
+    """Scratch arrays of :func:`quantized_mvm`'s BLAS path, kept between the calls of one caller.
 
+    Reusing them avoids page-faulting fresh multi-MB arrays on every call. A workspace belongs to one
+    caller at a time (a tile's array): two threads must not share one.
+    """
 
-def clear_workspace():
-    """Release the scratch buffers :func:`quantized_mvm` keeps between calls (BLAS path)."""
-    _WORK.clear()
+    __slots__ = ("_buffers",)
+
+    def __init__(self):
+        self._buffers = {}
+
+    def array(self, name, shape, dtype):
+        """A scratch array *name* of *shape* and *dtype* (contents undefined), reusing the last one's memory."""
+        n = 1
+        for d in shape:
+            n *= int(d)
+        buf = self._buffers.get(name)
+        if buf is None or buf.size < n or buf.dtype != dtype:
+            buf = np.empty(n, dtype=dtype)
+            self._buffers[name] = buf
+        return buf[:n].reshape(shape)
 
 
 class MvmResult:
@@ -745,33 +749,27 @@ def refresh_conductance_f32_us(g_us, cells, g32_us, rowsum_us, origin=(0, 0)):
     return _refresh_f32_kernel(g, cells, r0, c0, g32_us, rowsum_us)
 
 
-_SETTINGS = {}
-
-
+@functools.lru_cache(maxsize=256)
 def _setting(mode, dac_bits, v_read_v, a_per_v, adc_bits, i_min_ua, i_max_ua, offset_ua, gain_error,
              noise_ua, pair_mode):
-    """Validated per-setting constants of :func:`quantized_mvm`, cached by the argument tuple."""
+    """Validated per-setting constants of :func:`quantized_mvm` (read-only, memoized per argument tuple)."""
     mode_id = check_mode(mode)
     pair_id = _pair_id(pair_mode)
     code_max = dac_code_max(dac_bits)
     lsb_ua = adc_lsb_ua(adc_bits, i_min_ua, i_max_ua)
-    tabs, plane_scale = _cached_tables(mode, dac_bits, v_read_v, a_per_v)
+    tabs, plane_scale = _cached_tables(mode, int(dac_bits), float(v_read_v), float(a_per_v))
     prm = np.array([float(code_max), 1.0 + float(gain_error), float(offset_ua), float(noise_ua),
                     float(i_min_ua), lsb_ua, float((1 << int(adc_bits)) - 1),
                     float(code_max) if mode_id == 0 else 1.0])
-    setting = (mode_id, pair_id, reads_per_vector(mode, dac_bits), tabs, plane_scale, prm,
-               float(noise_ua) != 0.0)
-    if len(_SETTINGS) > 256:
-        _SETTINGS.clear()
-    _SETTINGS[(mode, dac_bits, v_read_v, a_per_v, adc_bits, i_min_ua, i_max_ua, offset_ua, gain_error,
-               noise_ua, pair_mode)] = setting
-    return setting
+    prm.flags.writeable = False
+    return (mode_id, pair_id, reads_per_vector(mode, dac_bits), tabs, plane_scale, prm,
+            float(noise_ua) != 0.0)
 
 
 def quantized_mvm(x, g_us, var_g_us2, *, mode, dac_bits, v_read_v, adc_bits, adc_i_min_ua,
                   adc_i_max_ua, adc_offset_ua=0.0, adc_gain_error=0.0, adc_noise_ua=0.0,
                   iv_nonlinearity_per_v=0.0, pair_mode=None, read_noise_draws=None,
-                  adc_noise_draws=None, g_rowsum_us=None, path="auto"):
+                  adc_noise_draws=None, g_rowsum_us=None, path="auto", workspace=None):
     """Full quantized MVM of a batch: DAC → (per read) noisy column currents → ADC → digital combine.
 
     x: (batch, rows) inputs in [-1, 1] (or (rows,)); g_us: (rows, cols) µS incl. the telegraph state
@@ -783,14 +781,12 @@ def quantized_mvm(x, g_us, var_g_us2, *, mode, dac_bits, v_read_v, adc_bits, adc
     adc_noise_ua > 0); pair_mode: None, "analog" or "digital"; g_rowsum_us: optional (rows,) float64
     row sums of ``g_us`` (:func:`conductance_rowsum_us`; the caller vouches for them) from which the
     cell power is computed — saves a multiply-add per cell in the fused path; path: "auto", "fused"
-    (single-pass numba, default for batch <= SMALL_BATCH_MAX) or "blas".  Returns :class:`MvmResult`.
+    (single-pass numba, default for batch <= SMALL_BATCH_MAX) or "blas"; workspace: the caller's
+    :class:`MvmWorkspace` for the BLAS path's scratch arrays (None: fresh ones).  Returns :class:`MvmResult`.
     """
-    key = (mode, dac_bits, v_read_v, iv_nonlinearity_per_v, adc_bits, adc_i_min_ua, adc_i_max_ua,
-           adc_offset_ua, adc_gain_error, adc_noise_ua, pair_mode)
-    setting = _SETTINGS.get(key)
-    if setting is None:
-        setting = _setting(*key)
-    mode_id, pair_id, n_reads, tabs, plane_scale, prm, has_za = setting
+    mode_id, pair_id, n_reads, tabs, plane_scale, prm, has_za = _setting(
+        mode, dac_bits, v_read_v, iv_nonlinearity_per_v, adc_bits, adc_i_min_ua, adc_i_max_ua, adc_offset_ua,
+        adc_gain_error, adc_noise_ua, pair_mode)
     # Cheap checks only (this wrapper is a good part of a batch-1 call): dtypes are normalized, and the
     # layout of g / var (C order, for vectorized sweeps); the small arrays may have any layout (numba
     # compiles a strided variant of a kernel on first use).
@@ -860,21 +856,22 @@ def quantized_mvm(x, g_us, var_g_us2, *, mode, dac_bits, v_read_v, adc_bits, adc
                                                has_var and var.dtype is _F32, has_rowsum, has_za, pair_id, y,
                                                power)
     elif path == "blas":
+        work = workspace if workspace is not None else MvmWorkspace()
         if g.dtype is _F32:  # widened exactly: the products below are those of g.astype(float64)
-            g64 = _work("g64", g.shape, np.float64)
+            g64 = work.array("g64", g.shape, np.float64)
             g64[...] = g
             g = g64
         if not has_rowsum:
             rowsum_us = g.sum(axis=1)
-        drive = _work("drive", (n_reads * n_b, n_r), np.float64)
-        drive2 = _work("drive2", (n_reads * n_b, n_r), var.dtype) if has_var else _DUMMY2
+        drive = work.array("drive", (n_reads * n_b, n_r), np.float64)
+        drive2 = work.array("drive2", (n_reads * n_b, n_r), var.dtype) if has_var else _DUMMY2
         n_clipped = _dac_drive_kernel(x, prm[0], tabs[0], tabs[1], rowsum_us, has_var,
                                       drive.reshape(n_reads, n_b, n_r),
                                       drive2.reshape(n_reads, n_b, n_r) if has_var else _DUMMY3, power)
-        i_ua = np.matmul(drive, g, out=_work("i_ua", (n_reads * n_b, n_c), np.float64))
+        i_ua = np.matmul(drive, g, out=work.array("i_ua", (n_reads * n_b, n_c), np.float64))
         i_ua = i_ua.reshape(n_reads, n_b, n_c)
         if has_var:
-            s_ua2 = np.matmul(drive2, var, out=_work("s_ua2", (n_reads * n_b, n_c), var.dtype))
+            s_ua2 = np.matmul(drive2, var, out=work.array("s_ua2", (n_reads * n_b, n_c), var.dtype))
             s_ua2 = s_ua2.reshape(n_reads, n_b, n_c)
         else:
             s_ua2 = i_ua
