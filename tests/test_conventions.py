@@ -53,7 +53,7 @@ def test_commands_import_only_foundations():
 
 
 def test_only_model_modules_import_simpy():
-    model = {"twin.chip", "twin.tile", "twin.hostlink", "twin.ledger", "twin.trace", "twin.array", "twin.converters",
+    model = {"twin.chip", "twin.tile", "twin.hostlink", "twin.ledger", "twin.trace", "twin.array", "twin.periphery",
              "twin.log.replayer"}
     assert _violations(LIB_FILES, lambda m, n: n.split(".")[0] == "simpy" and m not in model
                        and not m.startswith(("firmware", "memtwin"))) == []

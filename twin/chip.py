@@ -18,7 +18,7 @@ from twin.array import Array
 from twin.cell_ops import CellOps, CellResults, execute_cells
 from twin.commands import Command, Configure, Mvm, Pulse, Read, Result
 from twin.controller import TileController
-from twin.converters import TileSettings
+from twin.periphery import TileSettings
 from twin.hostlink import HostLink
 from twin.ledger import EnergyLedger
 from twin.rng import ChipRng

@@ -1,7 +1,7 @@
-"""The tile's converters: row drivers (DacBank) and column ADCs (AdcBank), with their runtime settings.
+"""The tile's periphery: row drivers (DacBank), column ADCs (AdcBank), and the runtime settings they use.
 
-The transfer functions are plain-array code in :mod:`twin.physics.converters`; these classes hold the
-spec, the settings that ``Configure`` changes and the generator for ADC noise.
+The transfer functions are in :mod:`twin.physics.converters`; these classes hold the spec, the settings
+that ``Configure`` changes and the generator for ADC noise.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from twin.physics import converters
+from twin.physics.converters import AdcSetting
 from twin.spec.chipspec import AdcSpec, DacSpec
 
 
@@ -31,7 +32,7 @@ class DacBank:
 
     def __init__(self, spec: DacSpec) -> None:
         self.spec = spec
-        self.code_max = 2 ** (spec.bits - 1) - 1
+        self.code_max = converters.dac_code_max(spec.bits)
         """Largest input code magnitude."""
 
     def codes(self, inputs: np.ndarray) -> np.ndarray:
@@ -53,49 +54,50 @@ class DacBank:
 
 _POPCOUNT = np.array([bin(i).count("1") for i in range(1 << 16)], dtype=np.int64)
 """Set bits of every 16-bit magnitude (for counting bit-serial row drives)."""
+_POPCOUNT.flags.writeable = False
 
 
 class AdcBank:
-    """Column ADCs: a uniform quantizer over a current range, with offset, gain error and noise."""
+    """Column ADCs: a uniform quantizer over a current range, with offset, gain error and noise.
+
+    It hands out its :class:`AdcSetting` at a range and draws the noise of its conversions; the
+    quantizer itself is :func:`twin.physics.converters.adc_convert` (and, inside the MVM kernels, the same
+    per-element formula).
+    """
 
     def __init__(self, spec: AdcSpec, rng: np.random.Generator) -> None:
         self.spec = spec
-        self.rng = rng
+        self._rng = rng
         """Generator for input-referred noise (the tile's ``adc_noise`` stream)."""
+        self._settings: dict[tuple[float, float], AdcSetting] = {}
+
+    def setting(self, range_ua: tuple[float, float]) -> AdcSetting:
+        """The converters at input range *range_ua* (µA): the spec's bits, offset, gain error and noise."""
+        setting = self._settings.get(range_ua)
+        if setting is None:
+            s = self.spec
+            setting = AdcSetting(s.bits, float(range_ua[0]), float(range_ua[1]), s.offset_ua, s.gain_error, s.noise_ua)
+            if len(self._settings) >= 64:  # ranges come from Configure: a few per session
+                self._settings.clear()
+            self._settings[range_ua] = setting
+        return setting
+
+    def noise_draws(self, shape: tuple[int, ...]) -> np.ndarray | None:
+        """Standard normals for the input-referred noise of conversions of *shape*; None when the ADCs have none."""
+        return self._rng.standard_normal(shape) if self.spec.noise_ua > 0 else None
 
     def convert(self, i_ua: np.ndarray, range_ua: tuple[float, float]) -> tuple[np.ndarray, int]:
         """Convert currents; return (the current each code stands for, µA; number of saturated conversions)."""
-        s = self.spec
-        noise = self.rng.standard_normal(i_ua.shape) if s.noise_ua > 0 else None
-        if i_ua.size <= _SMALL:
-            return self._convert_small(i_ua, range_ua, noise)
-        _, i_est_ua, n_saturated = converters.adc_convert(i_ua, s.bits, range_ua[0], range_ua[1], s.offset_ua,
-                                                          s.gain_error, s.noise_ua, noise)
+        a = self.setting(range_ua)
+        _, i_est_ua, n_saturated = converters.adc_convert(i_ua, a.bits, a.i_min_ua, a.i_max_ua, a.offset_ua,
+                                                          a.gain_error, a.noise_ua, self.noise_draws(i_ua.shape))
         return i_est_ua, n_saturated
 
     def convert_each(self, i_ua: np.ndarray, range_ua: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
         """As :meth:`convert` for independent conversions, one per element of *i_ua* (the same draws and
         values as converting them one call each); returns (current per code, µA; saturated, bool per element)."""
-        noise = self.rng.standard_normal(i_ua.shape) if self.spec.noise_ua > 0 else None
-        return self._quantize(i_ua, range_ua, noise)
-
-    def _convert_small(self, i_ua: np.ndarray, range_ua: tuple[float, float], noise: np.ndarray | None):
-        """The same arithmetic as the ``adc_convert`` kernel, in numpy: cheaper than a kernel call for a
-        handful of conversions, and bit-identical to it."""
-        i_est_ua, saturated = self._quantize(i_ua, range_ua, noise)
-        return i_est_ua, int(np.count_nonzero(saturated))
-
-    def _quantize(self, i_ua: np.ndarray, range_ua: tuple[float, float], noise: np.ndarray | None):
-        s = self.spec
-        lo = float(range_ua[0])
-        lsb_ua = converters.adc_lsb_ua(s.bits, lo, range_ua[1])
-        seen_ua = (1.0 + s.gain_error) * i_ua + s.offset_ua
-        if noise is not None:
-            seen_ua = seen_ua + s.noise_ua * noise
-        code = np.floor((seen_ua - lo) / lsb_ua + 0.5)
-        top = float((1 << s.bits) - 1)
-        return lo + np.clip(code, 0.0, top) * lsb_ua, (code < 0.0) | (code > top)
-
-
-_SMALL = 64
-"""Conversions up to this count use the numpy path of AdcBank.convert."""
+        a = self.setting(range_ua)
+        saturated = np.empty(i_ua.shape, dtype=np.bool_)
+        _, i_est_ua, _ = converters.adc_convert(i_ua, a.bits, a.i_min_ua, a.i_max_ua, a.offset_ua, a.gain_error,
+                                                a.noise_ua, self.noise_draws(i_ua.shape), saturated)
+        return i_est_ua, saturated
