@@ -36,8 +36,9 @@ class DacBank:
         """Largest input code magnitude."""
 
     def codes(self, inputs: np.ndarray) -> np.ndarray:
-        """Signed integer codes ``round(x · code_max)`` of inputs in [-1, 1] (int64)."""
-        return np.rint(inputs * self.code_max).astype(np.int64)
+        """Signed integer codes of inputs in [-1, 1] (int64): those the MVM drives
+        (:func:`twin.physics.converters.dac_encode`, halves rounded away from zero)."""
+        return converters.dac_encode(inputs, self.spec.bits)[0]
 
     def row_drives(self, inputs: np.ndarray) -> int:
         """Row drives the inputs take: bit-serial drives a row in every plane where its magnitude bit is 1;

@@ -169,3 +169,13 @@ def test_models_without_change_tracking_get_fresh_mvm_operands(chip):
     assert array.model.changed_since(array.model.version) is None and array.model.telegraph_stamp is None
     chip.execute(Mvm(0, np.ones(8)))
     assert array._mvm_conductance(array.conductance_us(chip.now_ps), (0, 8, 0, 8)) is None
+
+
+def test_row_drives_are_those_of_the_codes_the_mvm_drives(chip):
+    """An input half way between two codes is driven as the larger magnitude (the DAC rounds halves away
+    from zero), and its row drive and DAC energy are counted: tiny's 4-bit DACs, 0.5/7 → code 1, plane 0."""
+    x = np.zeros(8)
+    x[2] = -0.5 / 7
+    result = chip.execute(Mvm(0, x))
+    assert result.info["row_drives"] == 1
+    assert result.energy_pj["dac"] == pytest.approx(0.5)
