@@ -79,7 +79,8 @@ def adc_conversions_per_vector(mode, dac_bits, n_cols, pair_mode="none"):
     column converted, then codes subtracted) or ``"analog"`` (one conversion per pair of columns (2k, 2k+1)).
     """
     n_cols = int(n_cols)
-    if pair_mode_id(pair_mode) != 0 and n_cols % 2:
+    pair_mode_id(pair_mode)
+    if pair_mode != "none" and n_cols % 2:
         raise ValueError("differential pairs need an even number of columns")
     per_read = n_cols // 2 if pair_mode == "analog" else n_cols
     return reads_per_vector(mode, dac_bits) * per_read

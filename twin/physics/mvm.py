@@ -38,7 +38,26 @@ from typing import NamedTuple
 
 import numpy as np
 
-from twin.physics import _mvm_kernels as kernels
+from twin.physics._mvm_kernels import (
+    MODE_BIT_SERIAL,
+    N_PRM,
+    PAIR_ANALOG,
+    PAIR_NONE,
+    PRM_CODE_MAX,
+    PRM_CODE_TOP,
+    PRM_DIVISOR,
+    PRM_GAIN,
+    PRM_I_MIN_UA,
+    PRM_LSB_UA,
+    PRM_NOISE_UA,
+    PRM_OFFSET_UA,
+    adc_batch_kernel,
+    dac_drive_kernel,
+    drive_tables_kernel,
+    fused_small_kernel,
+    refresh_f32_kernel,
+    row_sums_kernel,
+)
 from twin.physics._numerics import iv_factor_scalar
 from twin.physics.converters import (
     AdcSetting,
@@ -76,7 +95,7 @@ def drive_tables(mode, dac_bits, v_read_v, iv_nonlinearity_per_v=0.0):
     u_read_v = v_read_v * float(iv_factor_scalar(v_read_v, a))
     u_tab = np.empty((n_reads, 2 * code_max + 1))
     p_tab = np.empty((n_reads, 2 * code_max + 1))
-    kernels.drive_tables_kernel(mode_id, code_max, v_read_v, u_read_v, a, u_tab, p_tab)
+    drive_tables_kernel(mode_id, code_max, v_read_v, u_read_v, a, u_tab, p_tab)
     return u_tab, p_tab
 
 
@@ -113,13 +132,13 @@ def pair_convert(i_ua, pair_mode, adc, noise_draws=None):
     """
     pair_id = pair_mode_id(pair_mode)
     i_ua = np.asarray(i_ua, dtype=np.float64)
-    if pair_id != kernels.PAIR_NONE and i_ua.shape[-1] % 2:
+    if pair_id != PAIR_NONE and i_ua.shape[-1] % 2:
         raise ValueError("differential pairs need an even number of columns")
     args = (adc.bits, adc.i_min_ua, adc.i_max_ua, adc.offset_ua, adc.gain_error, adc.noise_ua, noise_draws)
-    if pair_id == kernels.PAIR_ANALOG:
+    if pair_id == PAIR_ANALOG:
         return adc_convert(i_ua[..., 0::2] - i_ua[..., 1::2], *args)
     codes, i_est_ua, n_sat = adc_convert(i_ua, *args)
-    if pair_id == kernels.PAIR_NONE:
+    if pair_id == PAIR_NONE:
         return codes, i_est_ua, n_sat
     dc = codes[..., 0::2] - codes[..., 1::2]
     return dc, dc * adc.lsb_ua, n_sat
@@ -146,29 +165,32 @@ _DUMMY3 = np.zeros((1, 1, 1))
 """Stand-ins for the arrays a kernel does not use in a call (never written)."""
 
 
+# The memo tables below are shared by every caller and read-only by contract: only kernels read them
+# (not flagged read-only, which would slow every kernel call; see docs/performance.md).
+
+
 @functools.lru_cache(maxsize=256)
 def _cached_tables(mode, dac_bits, v_read_v, iv_nonlinearity_per_v):
-    """(tabs (2, reads, 2·code_max+1) = [u_tab, p_tab], plane_scale (reads,)), read-only, memoized per setting."""
+    """(tabs (2, reads, 2·code_max+1) = [u_tab, p_tab], plane_scale (reads,)), memoized per setting."""
     u_tab, p_tab = drive_tables(mode, dac_bits, v_read_v, iv_nonlinearity_per_v)
-    tabs = np.stack([u_tab, p_tab])
-    plane_scale = np.array([float(1 << r) for r in range(u_tab.shape[0])])
-    tabs.flags.writeable = False
-    plane_scale.flags.writeable = False
-    return tabs, plane_scale
+    return np.stack([u_tab, p_tab]), np.array([float(1 << r) for r in range(u_tab.shape[0])])
 
 
 class _Setting(NamedTuple):
-    """What :func:`quantized_mvm` derives from its scalar arguments (memoized, read-only)."""
+    """What :func:`quantized_mvm` derives from its scalar arguments (memoized; never written)."""
 
     pair_id: int
+    """The kernels' id of the pair mode (``PAIR_*`` of :mod:`twin.physics._mvm_kernels`)."""
     n_reads: int
+    """Array reads per vector (:func:`reads_per_vector`)."""
     tabs: np.ndarray
     """(2, reads, 2·code_max+1): row drive (V) and power weight (V²) per read and code (:func:`drive_tables`)."""
     plane_scale: np.ndarray
     """(reads,): weight of each read in the digital combine (2**plane for bit_serial, else 1)."""
     prm: np.ndarray
-    """The kernels' float64 parameter vector, slots ``kernels.PRM_*``."""
+    """The kernels' float64 parameter vector, slots ``PRM_*`` of :mod:`twin.physics._mvm_kernels`."""
     has_adc_noise: bool
+    """Whether the ADC has input-referred noise (then draws are required)."""
 
 
 @functools.lru_cache(maxsize=256)
@@ -177,16 +199,15 @@ def _setting(mode, dac_bits, v_read_v, iv_nonlinearity_per_v, adc, pair_mode):
     mode_id = input_mode_id(mode)
     code_max = float(dac_code_max(dac_bits))
     tabs, plane_scale = _cached_tables(mode, int(dac_bits), float(v_read_v), float(iv_nonlinearity_per_v))
-    prm = np.empty(kernels.N_PRM)
-    prm[kernels.PRM_CODE_MAX] = code_max
-    prm[kernels.PRM_GAIN] = 1.0 + float(adc.gain_error)
-    prm[kernels.PRM_OFFSET_UA] = float(adc.offset_ua)
-    prm[kernels.PRM_NOISE_UA] = float(adc.noise_ua)
-    prm[kernels.PRM_I_MIN_UA] = float(adc.i_min_ua)
-    prm[kernels.PRM_LSB_UA] = adc.lsb_ua
-    prm[kernels.PRM_CODE_TOP] = float((1 << int(adc.bits)) - 1)
-    prm[kernels.PRM_DIVISOR] = code_max if mode_id == kernels.MODE_BIT_SERIAL else 1.0
-    prm.flags.writeable = False
+    prm = np.empty(N_PRM)
+    prm[PRM_CODE_MAX] = code_max
+    prm[PRM_GAIN] = 1.0 + float(adc.gain_error)
+    prm[PRM_OFFSET_UA] = float(adc.offset_ua)
+    prm[PRM_NOISE_UA] = float(adc.noise_ua)
+    prm[PRM_I_MIN_UA] = float(adc.i_min_ua)
+    prm[PRM_LSB_UA] = adc.lsb_ua
+    prm[PRM_CODE_TOP] = float((1 << int(adc.bits)) - 1)
+    prm[PRM_DIVISOR] = code_max if mode_id == MODE_BIT_SERIAL else 1.0
     return _Setting(pair_mode_id(pair_mode), reads_per_vector(mode, dac_bits), tabs, plane_scale, prm,
                     float(adc.noise_ua) != 0.0)
 
@@ -291,14 +312,14 @@ def conductance_rowsum_us(g_us, rows=None, out=None):
         raise ValueError("g_us must be (rows, cols)")
     if rows is None:
         out = np.empty(g.shape[0]) if out is None else out
-        kernels.row_sums_kernel(g, _NO_ROWS, True, out)
+        row_sums_kernel(g, _NO_ROWS, True, out)
     else:
         if out is None or out.shape != (g.shape[0],) or out.dtype != _F64:
             raise ValueError("rows given: out must be the float64 (rows,) array to update")
         rows = np.ascontiguousarray(rows, dtype=np.int64)
         if rows.size and (rows.min() < 0 or rows.max() >= g.shape[0]):
             raise ValueError(f"rows must be in [0, {g.shape[0]})")
-        kernels.row_sums_kernel(g, rows, False, out)
+        row_sums_kernel(g, rows, False, out)
     return out
 
 
@@ -321,7 +342,7 @@ def refresh_conductance_f32_us(g_us, cells, g32_us, rowsum_us, origin=(0, 0)):
         raise ValueError("g32_us must be float32 and rowsum_us its float64 (rows,) row sums")
     if r0 < 0 or c0 < 0 or r0 + n_rw > n_r or c0 + n_cw > n_c:
         raise ValueError(f"window at {origin} of shape {g32_us.shape} does not fit in g_us {g.shape}")
-    return kernels.refresh_f32_kernel(g, cells, r0, c0, g32_us, rowsum_us)
+    return refresh_f32_kernel(g, cells, r0, c0, g32_us, rowsum_us)
 
 
 def quantized_mvm(x, g_us, var_g_us2, *, mode, dac_bits, v_read_v, adc, iv_nonlinearity_per_v=0.0,
@@ -372,7 +393,7 @@ def quantized_mvm(x, g_us, var_g_us2, *, mode, dac_bits, v_read_v, adc, iv_nonli
         raise ValueError(f"shapes x {x_shape} and g_us {g_shape} do not match (batch, rows) @ (rows, cols)")
     n_b, n_r = x_shape
     n_c = g_shape[1]
-    if pair_id == kernels.PAIR_NONE:
+    if pair_id == PAIR_NONE:
         n_out = n_c
     elif n_c % 2:
         raise ValueError("differential pairs need an even number of columns")
@@ -396,7 +417,7 @@ def quantized_mvm(x, g_us, var_g_us2, *, mode, dac_bits, v_read_v, adc, iv_nonli
         var = g
         zr = _DUMMY3
     if has_za:
-        adc_shape = (n_reads, n_b, n_c if pair_id != kernels.PAIR_ANALOG else n_out)
+        adc_shape = (n_reads, n_b, n_c if pair_id != PAIR_ANALOG else n_out)
         za = adc_noise_draws
         if za is None:
             raise ValueError(f"adc.noise_ua > 0: adc_noise_draws of shape {adc_shape} required")
@@ -420,7 +441,7 @@ def quantized_mvm(x, g_us, var_g_us2, *, mode, dac_bits, v_read_v, adc, iv_nonli
     if path == "auto":
         path = "fused" if n_b <= SMALL_BATCH_MAX else "blas"
     if path == "fused":
-        n_sat, n_clipped = kernels.fused_small_kernel(x, g, var, rowsum_us, zr, za, tabs, plane_scale, prm,
+        n_sat, n_clipped = fused_small_kernel(x, g, var, rowsum_us, zr, za, tabs, plane_scale, prm,
                                                       has_var, has_var and var.dtype is _F32, has_rowsum, has_za,
                                                       pair_id, y, power)
     elif path == "blas":
@@ -433,7 +454,7 @@ def quantized_mvm(x, g_us, var_g_us2, *, mode, dac_bits, v_read_v, adc, iv_nonli
             rowsum_us = g.sum(axis=1)
         drive = work.array("drive", (n_reads * n_b, n_r), np.float64)
         drive2 = work.array("drive2", (n_reads * n_b, n_r), var.dtype) if has_var else _DUMMY2
-        n_clipped = kernels.dac_drive_kernel(x, prm[kernels.PRM_CODE_MAX], tabs[0], tabs[1], rowsum_us, has_var,
+        n_clipped = dac_drive_kernel(x, prm[PRM_CODE_MAX], tabs[0], tabs[1], rowsum_us, has_var,
                                              drive.reshape(n_reads, n_b, n_r),
                                              drive2.reshape(n_reads, n_b, n_r) if has_var else _DUMMY3, power)
         i_ua = np.matmul(drive, g, out=work.array("i_ua", (n_reads * n_b, n_c), np.float64))
@@ -443,10 +464,10 @@ def quantized_mvm(x, g_us, var_g_us2, *, mode, dac_bits, v_read_v, adc, iv_nonli
             s_ua2 = s_ua2.reshape(n_reads, n_b, n_c)
         else:
             s_ua2 = i_ua
-        n_sat = kernels.adc_batch_kernel(i_ua, s_ua2, zr, za, plane_scale, prm, has_var, has_za, pair_id, y)
+        n_sat = adc_batch_kernel(i_ua, s_ua2, zr, za, plane_scale, prm, has_var, has_za, pair_id, y)
     else:
         raise ValueError(f"unknown path {path!r}; expected 'auto', 'fused' or 'blas'")
-    n_conv = n_reads * n_b * (n_c if pair_id != kernels.PAIR_ANALOG else n_out)
+    n_conv = n_reads * n_b * (n_c if pair_id != PAIR_ANALOG else n_out)
     if squeeze:
         y = y[0]
     return MvmResult(y, int(n_sat), n_conv, power, int(n_clipped))
