@@ -41,7 +41,6 @@ def iv_factor_scalar(v_v, a_per_v):
     return math.sinh(t) / t
 
 
-
 @numba.njit(cache=True)
 def relaxed_g_us(g_prog_us, relax_us, t_prog_ps, now_ps, tau_relax_ps, settle_ps):
     """``g_prog + Δ·(1 − exp(−(t − t_prog)/τ))``; exactly ``g_prog + Δ`` once ``t − t_prog >= settle``.
