@@ -24,9 +24,9 @@ import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from twin.physics.converters import adc_bipolar_range_ua  # noqa: E402
-from twin.physics.mvm import (conductance_f32_us, conductance_rowsum_us, noise_draw_shapes,  # noqa: E402
-                              noise_variance_f32_us2, quantized_mvm)
+from twin.physics.converters import AdcSetting, adc_bipolar_range_ua  # noqa: E402
+from twin.physics.mvm import (MvmWorkspace, conductance_f32_us, conductance_rowsum_us,  # noqa: E402
+                              noise_draw_shapes, noise_variance_f32_us2, quantized_mvm)
 
 ROWS, COLS = 256, 256
 DAC_BITS = 8
@@ -67,6 +67,7 @@ def main():
           f"{TARGET_BATCH1_US:.0f} us; bit_serial does {DAC_BITS - 1} reads and is expected to cost "
           f"~{DAC_BITS - 1}x (reported, no target)")
 
+    workspace = MvmWorkspace()  # the scratch arrays a tile's Array keeps between MVMs
     for batch in (1024, 1):
         x = rng.uniform(-1.0, 1.0, (batch, ROWS))
         # Many short timings, interleaved between the operand forms and the numpy baseline, each form
@@ -83,13 +84,13 @@ def main():
             zr = rng.standard_normal(rs)
             za = rng.standard_normal(as_)
             lo, hi = (i_min_bit_ua, i_max_bit_ua) if mode == "bit_serial" else (i_min_ua, i_max_ua)
+            adc = AdcSetting(ADC_BITS, lo, hi, noise_ua=0.5)
             runs = {}
             for label, g, var, rowsum in operands:
-                def run(g=g, var=var, rowsum=rowsum, zr=zr, za=za, lo=lo, hi=hi, mode=mode):
-                    return quantized_mvm(x, g, var, mode=mode, dac_bits=DAC_BITS, v_read_v=V_READ_V,
-                                         adc_bits=ADC_BITS, adc_i_min_ua=lo, adc_i_max_ua=hi,
-                                         adc_noise_ua=0.5, read_noise_draws=zr, adc_noise_draws=za,
-                                         g_rowsum_us=rowsum)
+                def run(g=g, var=var, rowsum=rowsum, zr=zr, za=za, adc=adc, mode=mode):
+                    return quantized_mvm(x, g, var, mode=mode, dac_bits=DAC_BITS, v_read_v=V_READ_V, adc=adc,
+                                         read_noise_draws=zr, adc_noise_draws=za, g_rowsum_us=rowsum,
+                                         workspace=workspace)
 
                 runs[label] = run
             results = {label: run() for label, run in runs.items()}  # warm-up (compile / load cache)

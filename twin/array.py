@@ -13,21 +13,39 @@ physics kernels once for the whole command, and returns values and the cells' en
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from twin.commands import Mvm, Pulse, Read
 from twin.controller import Plan
-from twin.converters import AdcBank, DacBank, TileSettings
 from twin.devices import DEVICE_MODELS
+from twin.periphery import AdcBank, DacBank, TileSettings
 from twin.physics import converters as converters_physics
 from twin.physics import mvm as mvm_physics
+from twin.physics.converters import AdcSetting
 from twin.physics.crossbar import IrDropSolver
 from twin.rng import ChipRng, TileRng
 from twin.spec.chipspec import ChipSpec
+from twin.units import uw_ps_to_pj
 
-_PAIR_MODE = {"none": None, "analog": "analog", "digital": "digital"}
+_MVM_OPERAND_WINDOWS = 4
+"""Windows whose float32 MVM operands an array keeps."""
+
+
+@dataclass(slots=True)
+class _MvmOperands:
+    """The float32 conductances of one MVM window and their row sums, as of a model state."""
+
+    g32_us: np.ndarray
+    """The window of conductance plus telegraph offset, float32 (µS)."""
+    rowsum_us: np.ndarray
+    """Row sums of ``g32_us``, float64 (µS)."""
+    version: int
+    """The model's ``version`` they are up to date with."""
+    telegraph_stamp: int
+    """The model's ``telegraph_stamp`` they are up to date with (0 without telegraph noise)."""
 
 
 class Array:
@@ -49,6 +67,14 @@ class Array:
         self._var_key: tuple | None = None
         self._solver: IrDropSolver | None = None
         self._solver_g: np.ndarray | None = None
+        self._mvm_workspace = mvm_physics.MvmWorkspace()
+        """Scratch arrays of this array's MVMs (its own: arrays of chips in other threads never share them)."""
+        self._g32_windows: dict[tuple, _MvmOperands] = {}
+        """Float32 MVM operands of the last few windows used (see _mvm_conductance)."""
+        model = self.model
+        self._g32_tracked = model.changed_since(model.version) is not None and (
+            not self.effects.telegraph_noise or model.telegraph_changed_since(model.telegraph_stamp) is not None)
+        """Whether the model says which cells changed (then the MVM operands are kept and updated)."""
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -85,7 +111,7 @@ class Array:
         values = (i_est_ua / v).reshape(cmd.shape)
         # V²·G·t, each row driven for the average row time of this read (exact for one-row reads).
         t_row_ps = plan.phases[-1].duration_ps / max(plan.counts["rows_driven"], 1)
-        cells_pj = float(v * u_v * g_true.sum() * t_row_ps * 1e-6)
+        cells_pj = float(uw_ps_to_pj(v * u_v * g_true.sum(), t_row_ps))
         return values, {"cells": cells_pj}, {"adc_saturated": n_sat}
 
     def _read_currents_ua(self, g_true: np.ndarray, rtn_us: np.ndarray | None, v: float
@@ -142,7 +168,7 @@ class Array:
             i_est_ua, sat = self.adcs.convert_each(i_ua, settings.adc_read_range_ua)
             values[reads] = i_est_ua / v
             saturated[reads] = sat
-            cells_pj[reads] = v * u_v * g_true * float(t_read_ps) * 1e-6
+            cells_pj[reads] = uw_ps_to_pj(v * u_v * g_true, float(t_read_ps))
         return values, cells_pj, saturated
 
     # --- Mvm ----------------------------------------------------------------------------------
@@ -155,29 +181,26 @@ class Array:
         g = g_full[r0:r1, c0:c1]
         v = settings.v_read_v
         var = self._read_noise_var(now_ps, (r0, r1, c0, c1), v) if self.effects.read_noise else None
-        mode, pair = t.dac.input_mode, _PAIR_MODE[t.adc.differential]
+        mode, pair = t.dac.input_mode, t.adc.differential
         read_shape, adc_shape = mvm_physics.noise_draw_shapes(mode, t.dac.bits, cmd.batch, c1 - c0, pair)
         zr = self.rng["read_noise"].standard_normal(read_shape) if var is not None else None
-        za = self.adcs.rng.standard_normal(adc_shape) if t.adc.noise_ua > 0 else None
-        lo, hi = settings.adc_mvm_range_ua
+        za = self.adcs.noise_draws(adc_shape)
+        adc = self.adcs.setting(settings.adc_mvm_range_ua)
         a = self.model.iv_nonlinearity_per_v()
-        adc = dict(adc_bits=t.adc.bits, adc_i_min_ua=lo, adc_i_max_ua=hi, adc_offset_ua=t.adc.offset_ua,
-                   adc_gain_error=t.adc.gain_error, adc_noise_ua=t.adc.noise_ua)
         t_plane_ps = plan.plane_ps
         if self.effects.ir_drop:
             return self._mvm_ir_drop(cmd, g_full, var, zr, za, t_plane_ps, settings, adc)
-        # Small batches (the single-pass kernel): float32 conductances + row sums kept between commands,
-        # half the memory streamed per vector (each conductance rounded by <= 2^-24 relative, see
-        # docs/physics/converters.md). Larger batches (BLAS) multiply by the float64 conductances directly.
+        # Small batches: float32 conductances + row sums kept between commands (half the memory per vector;
+        # see docs/performance.md). Larger batches (BLAS) multiply by the float64 conductances directly.
         rowsum = None
         if cmd.batch <= mvm_physics.SMALL_BATCH_MAX:
             operands = self._mvm_conductance(g_full, (r0, r1, c0, c1))
             if operands is not None:
                 g, rowsum = operands
-        res = mvm_physics.quantized_mvm(cmd.inputs, g, var, mode=mode, dac_bits=t.dac.bits, v_read_v=v,
+        res = mvm_physics.quantized_mvm(cmd.inputs, g, var, mode=mode, dac_bits=t.dac.bits, v_read_v=v, adc=adc,
                                         iv_nonlinearity_per_v=a, pair_mode=pair, read_noise_draws=zr,
-                                        adc_noise_draws=za, g_rowsum_us=rowsum, **adc)
-        cells_pj = float(res.cell_power_uw.sum() * t_plane_ps * 1e-6)
+                                        adc_noise_draws=za, g_rowsum_us=rowsum, workspace=self._mvm_workspace)
+        cells_pj = float(uw_ps_to_pj(res.cell_power_uw.sum(), t_plane_ps))
         return self._mvm_outcome(cmd, res.y_ua, cells_pj, int(res.n_adc_saturated))
 
     def _mvm_outcome(self, cmd: Mvm, y_ua: np.ndarray, cells_pj: float, n_saturated: int) -> tuple:
@@ -186,54 +209,44 @@ class Array:
         return y_ua, {"cells": cells_pj, "dac": self.dacs.energy_pj(drives)}, {"adc_saturated": n_saturated,
                                                                              "row_drives": drives}
 
-    # MVM operand caches (see _mvm_conductance); class-level defaults, set per instance on first use.
-    _g32_windows: dict | None = None
-    _g32_trackable: tuple[bool, bool] | None = None
-    _G32_MAX_WINDOWS = 4
-
     def _mvm_conductance(self, g_full: np.ndarray, window: tuple) -> tuple[np.ndarray, np.ndarray] | None:
         """The window of *g_full* (what the MVM multiplies by, already brought to now: conductance plus
         telegraph offset) as float32 plus its row sums, kept between commands (for the last few windows used)
         and updated only for the cells the model says changed — bit for bit what a fresh conversion gives.
         None when the model cannot say which cells changed (the MVM then uses *g_full* as float64). Kept
         lean: it runs on every MVM of up to SMALL_BATCH_MAX vectors."""
+        if not self._g32_tracked:
+            return None
         model = self.model
         telegraph = self.effects.telegraph_noise
-        trackable = self._g32_trackable
-        if trackable is None or trackable[0] != telegraph:
-            trackable = self._g32_trackable = (telegraph, hasattr(model, "changed_since") and (
-                not telegraph or hasattr(model, "telegraph_changed_since")))
-            self._g32_windows = {}
-        if not trackable[1]:
-            return None
         version = model.version
         stamp = model.telegraph_stamp if telegraph else 0
         windows = self._g32_windows
-        entry = windows.get(window)  # [g32, rowsum, version, stamp]
-        if entry is not None and entry[2] == version and entry[3] == stamp:
-            return entry[0], entry[1]
+        entry = windows.get(window)
+        if entry is not None and entry.version == version and entry.telegraph_stamp == stamp:
+            return entry.g32_us, entry.rowsum_us
         changed = None
         if entry is not None:  # update the cells that changed, if known
-            if entry[2] != version:
-                changed = model.changed_since(entry[2])  # conductance changes
-                if changed is not None and entry[3] != stamp:
-                    flipped = model.telegraph_changed_since(entry[3])  # telegraph flips and refreshes
+            if entry.version != version:
+                changed = model.changed_since(entry.version)  # conductance changes
+                if changed is not None and entry.telegraph_stamp != stamp:
+                    flipped = model.telegraph_changed_since(entry.telegraph_stamp)  # telegraph flips and refreshes
                     changed = None if flipped is None else np.concatenate((changed, flipped))
             else:
-                changed = model.telegraph_changed_since(entry[3])
+                changed = model.telegraph_changed_since(entry.telegraph_stamp)
         r0, r1, c0, c1 = window
         if changed is None:
             g32 = mvm_physics.conductance_f32_us(g_full[r0:r1, c0:c1])
-            entry = [g32, mvm_physics.conductance_rowsum_us(g32), version, stamp]
-            if window not in windows and len(windows) >= self._G32_MAX_WINDOWS:
+            entry = _MvmOperands(g32, mvm_physics.conductance_rowsum_us(g32), version, stamp)
+            if window not in windows and len(windows) >= _MVM_OPERAND_WINDOWS:
                 del windows[next(iter(windows))]  # the least recently built
             windows[window] = entry
         else:
             if changed.size:
-                mvm_physics.refresh_conductance_f32_us(g_full, changed, entry[0], entry[1], (r0, c0))
-            entry[2] = version
-            entry[3] = stamp
-        return entry[0], entry[1]
+                mvm_physics.refresh_conductance_f32_us(g_full, changed, entry.g32_us, entry.rowsum_us, (r0, c0))
+            entry.version = version
+            entry.telegraph_stamp = stamp
+        return entry.g32_us, entry.rowsum_us
 
     def _read_noise_var(self, now_ps: int, window: tuple, v_read_v: float) -> np.ndarray | None:
         """Read-noise variance of the window's cells (float32, ready for the MVM), cached per array state and
@@ -246,7 +259,7 @@ class Array:
         r0, r1, c0, c1 = window
         old = self._var_key
         changed = None
-        if old is not None and old[1:] == key[1:] and self._var is not None and hasattr(model, "changed_since"):
+        if old is not None and old[1:] == key[1:] and self._var is not None:
             changed = model.changed_since(old[0])
         if changed is None:
             var = model.read_noise_var_us2(g_true[r0:r1, c0:c1], v_read_v)
@@ -260,7 +273,7 @@ class Array:
         return self._var
 
     def _mvm_ir_drop(self, cmd: Mvm, g_full: np.ndarray, var: np.ndarray | None, zr, za, t_plane_ps: int,
-                     settings: TileSettings, adc: dict):
+                     settings: TileSettings, adc: AdcSetting):
         """MVM through the resistive network: the whole array is solved (rows outside the window are
         driven at 0 V, every column is sensed), then read noise, ADCs and the digital combine."""
         t = self.spec.tile
@@ -275,22 +288,13 @@ class Array:
         i_ua = i_full_ua[:, c0:c1].reshape(reads, batch, c1 - c0)
         if var is not None:
             i_ua = i_ua + np.sqrt((drive_v * drive_v) @ var) * zr
-        pair = _PAIR_MODE[t.adc.differential]
-        lo, hi = adc["adc_i_min_ua"], adc["adc_i_max_ua"]
-        noise = dict(adc_offset_ua=adc["adc_offset_ua"], adc_gain_error=adc["adc_gain_error"],
-                     adc_noise_ua=adc["adc_noise_ua"], adc_noise_draws=za)
-        if pair is None:
-            _, est_ua, n_sat = converters_physics.adc_convert(
-                i_ua, adc["adc_bits"], lo, hi, noise["adc_offset_ua"], noise["adc_gain_error"],
-                noise["adc_noise_ua"], za)
-        else:
-            _, est_ua, n_sat = mvm_physics.pair_convert(i_ua, pair, adc["adc_bits"], lo, hi, **noise)
+        _, est_ua, n_sat = mvm_physics.pair_convert(i_ua, t.adc.differential, adc, za)
         if mode == "bit_serial":  # digital shift-and-add of the bit planes
             weights = np.array([2.0**p for p in range(reads)]) / converters_physics.dac_code_max(bits)
             y_ua = np.tensordot(weights, est_ua, axes=1)
         else:
             y_ua = est_ua[0]
-        cells_pj = float(p_cells_uw.sum() * t_plane_ps * 1e-6)
+        cells_pj = float(uw_ps_to_pj(p_cells_uw.sum(), t_plane_ps))
         return self._mvm_outcome(cmd, y_ua, cells_pj, int(n_sat))
 
     def _ir_solver(self, g_us: np.ndarray) -> IrDropSolver:

@@ -22,7 +22,7 @@ from twin.cell_ops import CellOps, CellResults, execute_cells
 from twin.clock import Clock, Event
 from twin.commands import COMMAND_TYPES, Command, Result
 from twin.controller import Plan, TileController
-from twin.converters import TileSettings
+from twin.periphery import TileSettings
 from twin.hostlink import HostLink
 from twin.ledger import COMPONENTS, EnergyLedger, Mark
 from twin.rng import ChipRng

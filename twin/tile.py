@@ -8,7 +8,7 @@ from typing import Any
 from twin.array import Array
 from twin.commands import Configure
 from twin.controller import Plan
-from twin.converters import TileSettings
+from twin.periphery import TileSettings
 
 
 class Tile:

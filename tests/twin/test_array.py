@@ -84,7 +84,7 @@ def test_read_noise_has_the_model_spread():
 
 
 def test_small_adc_path_is_bit_identical_to_the_kernel():
-    from twin.converters import AdcBank
+    from twin.periphery import AdcBank
     from twin.physics import converters
 
     spec = _spec(("    i_mvm_range_ua: [-64.0, 64.0]", "    i_mvm_range_ua: [-64.0, 64.0]\n    offset_ua: 0.3\n"
@@ -147,3 +147,35 @@ def test_incremental_mvm_caches_equal_a_full_recompute(monkeypatch):
             assert rowsum.tobytes() == mvm_physics.conductance_rowsum_us(window).tobytes()
     assert len(calls) > 10  # the incremental path ran
     assert len(refreshes) > 5 and sum(refreshes) > 0  # so did the MVM cache's
+
+
+def test_adc_bank_converts_each_as_one_call_each():
+    """convert_each: the values, draws and saturations of one convert call per element."""
+    from twin.periphery import AdcBank
+
+    spec = _spec(("    i_mvm_range_ua: [-64.0, 64.0]", "    i_mvm_range_ua: [-64.0, 64.0]\n    noise_ua: 0.2"))
+    i_ua = np.random.default_rng(1).uniform(-80, 80, 40)
+    each = AdcBank(spec.tile.adc, np.random.default_rng(0)).convert_each(i_ua, (-64.0, 64.0))
+    one = AdcBank(spec.tile.adc, np.random.default_rng(0))
+    calls = [one.convert(i_ua[k:k + 1], (-64.0, 64.0)) for k in range(i_ua.size)]
+    assert each[0].tobytes() == np.concatenate([v for v, _ in calls]).tobytes()
+    assert each[1].tolist() == [n == 1 for _, n in calls] and 0 < each[1].sum() < i_ua.size
+
+
+def test_models_without_change_tracking_get_fresh_mvm_operands(chip):
+    """The ideal model keeps the contract's defaults (nothing tracked): the MVM multiplies by float64
+    conductances and keeps no float32 copy."""
+    array = chip.tiles[0].array
+    assert array.model.changed_since(array.model.version) is None and array.model.telegraph_stamp is None
+    chip.execute(Mvm(0, np.ones(8)))
+    assert array._mvm_conductance(array.conductance_us(chip.now_ps), (0, 8, 0, 8)) is None
+
+
+def test_row_drives_are_those_of_the_codes_the_mvm_drives(chip):
+    """An input half way between two codes is driven as the larger magnitude (the DAC rounds halves away
+    from zero), and its row drive and DAC energy are counted: tiny's 4-bit DACs, 0.5/7 → code 1, plane 0."""
+    x = np.zeros(8)
+    x[2] = -0.5 / 7
+    result = chip.execute(Mvm(0, x))
+    assert result.info["row_drives"] == 1
+    assert result.energy_pj["dac"] == pytest.approx(0.5)

@@ -84,6 +84,30 @@ class DeviceModel(ABC):
     def version(self) -> int:
         """A counter that changes whenever any conductance may have changed (for caches)."""
 
+    def changed_since(self, version: int) -> np.ndarray | None:
+        """Optional change tracking: flat indices (int64, repeats allowed) of the cells whose conductance may
+        have changed after *version*, or None when that is unknown (the caller then recomputes everything).
+
+        A model that tracks changes answers an empty array for its current ``version``; the default
+        answers None for every version (nothing tracked), so callers keep no incremental caches.
+        """
+        return None
+
+    @property
+    def telegraph_stamp(self) -> int | None:
+        """Optional telegraph tracking: a counter bumped whenever telegraph updates rewrite entries of
+        :meth:`conductance_with_telegraph_us`; None (the default) when the model does not track them."""
+        return None
+
+    def telegraph_changed_since(self, stamp: int | None) -> np.ndarray | None:
+        """Optional telegraph tracking: flat indices (int64, repeats allowed) of the cells whose
+        :meth:`conductance_with_telegraph_us` entry telegraph updates rewrote after *stamp* (cells whose
+        conductance changed are in :meth:`changed_since`), or None when that is unknown (the default).
+
+        A model that tracks them answers an empty array for its current ``telegraph_stamp``.
+        """
+        return None
+
     @property
     def g_range_us(self) -> tuple[float, float]:
         """Nominal (g_min, g_max) of the model, µS."""

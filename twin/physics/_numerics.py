@@ -9,6 +9,37 @@ import math
 import numba
 import numpy as np
 
+# --- converters and MVM ---
+
+
+@numba.njit(cache=True)
+def dac_code_f(x, code_max_f):
+    """Signed DAC code of one input ``x`` as an exact-integer float64 (``code_max_f`` float):
+    ``sign(x) · min(floor(|x| · code_max + 0.5), code_max)``."""
+    m = min(np.floor(abs(x) * code_max_f + 0.5), code_max_f)
+    if x < 0.0:
+        return -m
+    return m
+
+
+@numba.njit(cache=True)
+def adc_code_f(i_seen_ua, i_min_ua, lsb_ua, code_top_f):
+    """The ADC's quantize step: code of the current the comparators see (µA) as an exact-integer float64,
+    ``floor((i_seen_ua − i_min_ua) / lsb_ua + 0.5)`` clipped to ``[0, code_top_f]``, and whether it
+    saturated (the unclipped code was outside that range).  Branch-free, so loops over it vectorize."""
+    q = np.floor((i_seen_ua - i_min_ua) / lsb_ua + 0.5)
+    saturated = (q < 0.0) | (q > code_top_f)
+    return min(max(q, 0.0), code_top_f), saturated
+
+
+@numba.njit(cache=True)
+def iv_factor_scalar(v_v, a_per_v):
+    """I–V non-linearity ``f(v) = sinh(a·v)/(a·v)`` (1 at a·v = 0), dimensionless."""
+    t = a_per_v * v_v
+    if t == 0.0:
+        return 1.0
+    return math.sinh(t) / t
+
 
 @numba.njit(cache=True)
 def relaxed_g_us(g_prog_us, relax_us, t_prog_ps, now_ps, tau_relax_ps, settle_ps):

@@ -21,22 +21,34 @@ ADC
     ``code = floor((i_seen_ua − i_min_ua) / lsb_ua + 0.5)`` clipped to ``[0, 2**bits − 1]``; a conversion
     whose unclipped code falls outside that range is *saturated* (counted).  The inverse map is the
     ideal (uncalibrated) one, ``i_est_ua = i_min_ua + code · lsb_ua``.  For bipolar currents use
-    :func:`adc_bipolar_range_ua`, which makes zero current a reconstruction level.
+    :func:`adc_bipolar_range_ua`, which makes zero current a reconstruction level.  An
+    :class:`AdcSetting` names one such converter (resolution, range, errors).
+
+The per-element formulas (``dac_code_f``, ``adc_code_f``) live in :mod:`twin.physics._numerics`, shared
+with the MVM kernels: one DAC and one ADC.
 """
+
+from dataclasses import dataclass
 
 import numba
 import numpy as np
 
-INPUT_MODES = ("bit_serial", "pwm", "amplitude")
-PAIR_MODES = ("analog", "digital")
-MODE_IDS = {"bit_serial": 0, "pwm": 1, "amplitude": 2}
+from twin.physics._numerics import adc_code_f, dac_code_f
+from twin.physics.modes import INPUT_MODES, PAIR_MODES
 
 
-def check_mode(mode):
-    """Return the integer id of input ``mode`` (raises ``ValueError`` for an unknown mode)."""
-    if mode not in MODE_IDS:
+def input_mode_id(mode):
+    """The kernels' integer id of input ``mode`` (its index in ``INPUT_MODES``); ``ValueError`` if unknown."""
+    if mode not in INPUT_MODES:
         raise ValueError(f"unknown input mode {mode!r}; expected one of {INPUT_MODES}")
-    return MODE_IDS[mode]
+    return INPUT_MODES.index(mode)
+
+
+def pair_mode_id(pair_mode):
+    """The kernels' integer id of ``pair_mode`` (its index in ``PAIR_MODES``); ``ValueError`` if unknown."""
+    if pair_mode not in PAIR_MODES:
+        raise ValueError(f"unknown pair mode {pair_mode!r}; expected one of {PAIR_MODES}")
+    return PAIR_MODES.index(pair_mode)
 
 
 def dac_code_max(bits):
@@ -48,9 +60,11 @@ def dac_code_max(bits):
 
 
 def reads_per_vector(mode, dac_bits):
-    """Array reads (ADC conversion rounds) per input vector: ``dac_bits - 1`` for bit_serial, else 1."""
+    """Array reads per input vector (bit-serial planes; ADC conversion rounds): ``dac_bits - 1`` for
+    bit_serial, else 1.  The one place the plane count is computed."""
     dac_code_max(dac_bits)
-    return int(dac_bits) - 1 if check_mode(mode) == 0 else 1
+    input_mode_id(mode)
+    return int(dac_bits) - 1 if mode == "bit_serial" else 1
 
 
 def adc_conversions_per_column(mode, dac_bits):
@@ -58,35 +72,22 @@ def adc_conversions_per_column(mode, dac_bits):
     return reads_per_vector(mode, dac_bits)
 
 
-def adc_conversions_per_vector(mode, dac_bits, n_cols, pair_mode=None):
+def adc_conversions_per_vector(mode, dac_bits, n_cols, pair_mode="none"):
     """ADC conversions per input vector for ``n_cols`` physical columns.
 
-    ``pair_mode``: None (every column converted), ``"digital"`` (every column converted, then codes
-    subtracted) or ``"analog"`` (one conversion per pair of columns (2k, 2k+1)).
+    ``pair_mode`` (one of ``PAIR_MODES``): ``"none"`` (every column converted), ``"digital"`` (every
+    column converted, then codes subtracted) or ``"analog"`` (one conversion per pair of columns (2k, 2k+1)).
     """
     n_cols = int(n_cols)
-    if pair_mode is None or pair_mode == "digital":
-        per_read = n_cols
-    elif pair_mode == "analog":
-        if n_cols % 2:
-            raise ValueError("differential pairs need an even number of columns")
-        per_read = n_cols // 2
-    else:
-        raise ValueError(f"unknown pair mode {pair_mode!r}; expected None or one of {PAIR_MODES}")
+    pair_mode_id(pair_mode)
+    if pair_mode != "none" and n_cols % 2:
+        raise ValueError("differential pairs need an even number of columns")
+    per_read = n_cols // 2 if pair_mode == "analog" else n_cols
     return reads_per_vector(mode, dac_bits) * per_read
 
 
 # ----------------------------------------------------------------------------------------------
 # DAC
-
-
-@numba.njit(cache=True)
-def dac_code_f(x, code_max_f):
-    """Signed DAC code of one input ``x`` as an exact-integer float64 (``code_max_f`` float); numba helper."""
-    m = min(np.floor(abs(x) * code_max_f + 0.5), code_max_f)
-    if x < 0.0:
-        return -m
-    return m
 
 
 @numba.njit(cache=True)
@@ -138,6 +139,32 @@ def bit_planes(codes, bits):
 # ADC
 
 
+@dataclass(frozen=True, slots=True)
+class AdcSetting:
+    """One ADC as it converts: the spec's resolution and errors at the range in use (µA)."""
+
+    bits: int
+    """Resolution: codes 0 … 2**bits − 1."""
+    i_min_ua: float
+    """Current of code 0."""
+    i_max_ua: float
+    """Current of the top code."""
+    offset_ua: float = 0.0
+    """Input-referred offset added to every current."""
+    gain_error: float = 0.0
+    """Relative gain error: the comparators see ``(1 + gain_error) · i``."""
+    noise_ua: float = 0.0
+    """Standard deviation of the input-referred noise (0: none, and no draws are needed)."""
+
+    def __post_init__(self):
+        adc_lsb_ua(self.bits, self.i_min_ua, self.i_max_ua)  # checks bits and range
+
+    @property
+    def lsb_ua(self):
+        """ADC step, µA."""
+        return adc_lsb_ua(self.bits, self.i_min_ua, self.i_max_ua)
+
+
 def adc_lsb_ua(bits, i_min_ua, i_max_ua):
     """ADC step (µA): ``(i_max_ua - i_min_ua) / (2**bits - 1)``."""
     bits = int(bits)
@@ -160,29 +187,26 @@ def adc_bipolar_range_ua(full_scale_ua, bits):
 
 @numba.njit(cache=True)
 def _adc_convert_kernel(i_ua, z, has_noise, gain, offset_ua, noise_ua, i_min_ua, lsb_ua, code_top_f,
-                        codes, i_est_ua):
+                        codes, i_est_ua, saturated):
     n_sat = 0
     for j in range(i_ua.shape[0]):
         s = gain * i_ua[j] + offset_ua
         if has_noise:
             s = s + noise_ua * z[j]
-        q = np.floor((s - i_min_ua) / lsb_ua + 0.5)
-        if q < 0.0:
-            q = 0.0
-            n_sat += 1
-        elif q > code_top_f:
-            q = code_top_f
-            n_sat += 1
+        q, sat = adc_code_f(s, i_min_ua, lsb_ua, code_top_f)
         codes[j] = np.int64(q)
         i_est_ua[j] = i_min_ua + q * lsb_ua
+        saturated[j] = sat
+        n_sat += sat
     return n_sat
 
 
 def adc_convert(i_ua, bits, i_min_ua, i_max_ua, offset_ua=0.0, gain_error=0.0, noise_ua=0.0,
-                noise_draws=None):
+                noise_draws=None, saturated=None):
     """Convert currents ``i_ua`` (any shape, typically (batch, cols)) with a ``bits``-bit ADC.
 
-    ``noise_draws``: standard normals of the same shape as ``i_ua`` (required iff ``noise_ua > 0``).
+    ``noise_draws``: standard normals of the same shape as ``i_ua`` (required iff ``noise_ua > 0``);
+    ``saturated``: optional bool array of that shape that receives, per conversion, whether it saturated.
     Returns ``(codes int64, i_est_ua float64, n_saturated int)``; codes in [0, 2**bits - 1].
     """
     lsb_ua = adc_lsb_ua(bits, i_min_ua, i_max_ua)
@@ -199,11 +223,17 @@ def adc_convert(i_ua, bits, i_min_ua, i_max_ua, offset_ua=0.0, gain_error=0.0, n
         z = np.ascontiguousarray(z).reshape(-1)
     else:
         z = np.zeros(1)
+    if saturated is None:
+        sat = np.empty(i1.shape, dtype=np.bool_)
+    elif saturated.shape != shape or saturated.dtype != np.bool_ or not saturated.flags.c_contiguous:
+        raise ValueError(f"saturated must be a C-contiguous bool array of shape {shape}")
+    else:
+        sat = saturated.reshape(-1)
     codes = np.empty(i1.shape, dtype=np.int64)
     i_est = np.empty(i1.shape, dtype=np.float64)
     n_sat = _adc_convert_kernel(i1, z, has_noise, 1.0 + float(gain_error), float(offset_ua),
                                 float(noise_ua), float(i_min_ua), lsb_ua, float((1 << int(bits)) - 1),
-                                codes, i_est)
+                                codes, i_est, sat)
     return codes.reshape(shape), i_est.reshape(shape), int(n_sat)
 
 

@@ -1,10 +1,9 @@
 """One-pass checks of command data: copy inputs and say whether they lie in a closed range.
 
 A command keeps its own read-only copy of the inputs it was given and must know at once whether any
-is NaN or infinite (an error on creation) and whether all are in range (asked by ``check``). In numpy
-that is a copy plus a min and a max: three passes over the data. The kernel here does it in one,
-and copies with plain loads and stores (glibc's ``memcpy`` uses ``rep movsb`` for mid-sized copies,
-which some x86 virtual machines run at a tenth of their memory bandwidth).
+is NaN or infinite (an error on creation) and whether all are in range (asked by ``check``). One pass,
+with plain loads and stores: fewer passes over memory than numpy's copy, min and max, and no glibc
+``memcpy`` (see docs/performance.md).
 """
 
 import numba

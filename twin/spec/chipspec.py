@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from twin.physics.modes import INPUT_MODES
+from twin.physics.modes import PAIR_MODES as DIFFERENTIAL_MODES
 from twin.spec.fields import spec_field
 
-INPUT_MODES = ("bit_serial", "pwm", "amplitude")
 PARALLELISMS = ("cell", "row", "column")
-DIFFERENTIAL_MODES = ("none", "analog", "digital")
 CELL_TYPES = ("1t1r",)
 
 

@@ -131,3 +131,42 @@ def test_adc_convert_matches_reference():
     np.testing.assert_array_equal(got[0], want[0])
     np.testing.assert_array_equal(got[1], want[1])
     assert got[2] == want[2] > 0
+
+
+def test_adc_code_f_is_the_one_quantize_step():
+    """The per-element formula the ADC kernel and the MVM kernels share: code and saturation of a seen current."""
+    from twin.physics._numerics import adc_code_f
+
+    for i_seen, want in ((0.0, (0.0, False)), (3.49, (3.0, False)), (3.5, (4.0, False)), (-0.4, (0.0, False)),
+                         (-0.6, (0.0, True)), (7.4, (7.0, False)), (7.6, (7.0, True))):
+        assert adc_code_f(i_seen, 0.0, 1.0, 7.0) == want
+
+
+def test_adc_convert_reports_each_saturation():
+    i_ua = np.array([[0.0, 7.0, 3.49, -0.6, 7.6, 100.0]])
+    saturated = np.empty(i_ua.shape, dtype=bool)
+    codes, _, n_sat = cv.adc_convert(i_ua, 3, 0.0, 7.0, saturated=saturated)
+    assert saturated.tolist() == [[False, False, False, True, True, True]] and n_sat == 3
+    with pytest.raises(ValueError):
+        cv.adc_convert(i_ua, 3, 0.0, 7.0, saturated=np.empty(6, dtype=bool))
+
+
+def test_adc_setting_names_one_converter():
+    adc = cv.AdcSetting(3, 0.0, 7.0, offset_ua=0.5)
+    assert adc.lsb_ua == 1.0 and (adc.gain_error, adc.noise_ua) == (0.0, 0.0)
+    assert adc == cv.AdcSetting(3, 0.0, 7.0, 0.5) and hash(adc) == hash(cv.AdcSetting(3, 0.0, 7.0, 0.5))
+    with pytest.raises(ValueError):
+        cv.AdcSetting(3, 7.0, 0.0)
+    with pytest.raises(ValueError):
+        cv.AdcSetting(0, 0.0, 7.0)
+
+
+def test_modes_are_one_table_with_the_spec():
+    from twin.physics import modes
+    from twin.spec import chipspec
+
+    assert chipspec.INPUT_MODES is modes.INPUT_MODES and chipspec.DIFFERENTIAL_MODES is modes.PAIR_MODES
+    assert [cv.input_mode_id(m) for m in modes.INPUT_MODES] == [0, 1, 2]
+    assert [cv.pair_mode_id(m) for m in modes.PAIR_MODES] == [0, 1, 2]
+    with pytest.raises(ValueError):
+        cv.pair_mode_id(None)

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 from twin.physics import mvm
-from twin.physics.converters import dac_encode
+from twin.physics.converters import AdcSetting, dac_encode
 from twin.physics.reference import converters as ref_converters
 from twin.physics.reference import mvm as ref
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[3]
 MODES = ("bit_serial", "pwm", "amplitude")
-PAIRS = (None, "analog", "digital")
+PAIRS = ("none", "analog", "digital")
 
 
 def _array(rng, rows=24, cols=10):
@@ -31,8 +31,8 @@ def _draws(rng, mode, dac_bits, batch, cols, pair_mode):
 
 
 def test_iv_factor():
-    assert mvm.iv_factor(0.3, 0.0) == 1.0
-    np.testing.assert_allclose(mvm.iv_factor(np.array([0.0, 0.2, -0.2]), 2.0),
+    assert ref.iv_factor(0.3, 0.0) == 1.0
+    np.testing.assert_allclose(ref.iv_factor(np.array([0.0, 0.2, -0.2]), 2.0),
                                [1.0, np.sinh(0.4) / 0.4, np.sinh(0.4) / 0.4], rtol=1e-15)
     assert mvm.iv_factor_scalar(0.2, 2.0) == pytest.approx(np.sinh(0.4) / 0.4, rel=1e-15)
 
@@ -54,11 +54,12 @@ def test_column_currents_and_power_match_reference():
     codes = rng.integers(-127, 128, (7, 24))
     drive, power = mvm.row_drive_v(codes, "bit_serial", 8, 0.2)
     z = rng.standard_normal((7, 7, 10))
-    got = mvm.column_currents_ua(drive, np.asfortranarray(g_us), var, z)
+    # The reference's explicit sums against the same formulas as matrix products.
+    got = drive @ np.asfortranarray(g_us) + np.sqrt((drive * drive) @ var) * z
     np.testing.assert_allclose(got, ref.column_currents_ua(drive, g_us, var, z), rtol=1e-9)
-    np.testing.assert_allclose(mvm.column_currents_ua(drive, g_us), ref.column_currents_ua(drive, g_us),
+    np.testing.assert_allclose(drive @ g_us, ref.column_currents_ua(drive, g_us),
                                rtol=1e-9)
-    np.testing.assert_allclose(mvm.cell_power_uw(power, g_us), ref.cell_power_uw(power, g_us), rtol=1e-12)
+    np.testing.assert_allclose((power @ g_us.sum(axis=1)).sum(axis=0), ref.cell_power_uw(power, g_us), rtol=1e-12)
 
 
 @pytest.mark.parametrize("path", ["fused", "blas"])
@@ -71,8 +72,8 @@ def test_quantized_mvm_matches_reference(mode, pair_mode, path):
     x = rng.uniform(-1.1, 1.1, (batch, 24))
     zr, za = _draws(rng, mode, 6, batch, 10, pair_mode)
     # Narrow ADC range so that some conversions saturate.
-    kw = dict(mode=mode, dac_bits=6, v_read_v=0.2, adc_bits=7, adc_i_min_ua=-60.0, adc_i_max_ua=90.0,
-              adc_offset_ua=0.3, adc_gain_error=0.01, adc_noise_ua=0.4, iv_nonlinearity_per_v=2.0,
+    kw = dict(mode=mode, dac_bits=6, v_read_v=0.2,
+              adc=AdcSetting(7, -60.0, 90.0, offset_ua=0.3, gain_error=0.01, noise_ua=0.4), iv_nonlinearity_per_v=2.0,
               pair_mode=pair_mode, read_noise_draws=zr, adc_noise_draws=za)
     got = mvm.quantized_mvm(x, g_us, var, path=path, **kw)
     y, n_sat, n_conv, power, n_clip = ref.quantized_mvm(x, g_us, var, **kw)
@@ -89,7 +90,7 @@ def test_saturations_counted(mode):
     rng = np.random.default_rng(13)
     g_us, var = _array(rng)
     x = rng.uniform(-1.0, 1.0, (3, 24))
-    kw = dict(mode=mode, dac_bits=6, v_read_v=0.2, adc_bits=6, adc_i_min_ua=-20.0, adc_i_max_ua=20.0)
+    kw = dict(mode=mode, dac_bits=6, v_read_v=0.2, adc=AdcSetting(6, -20.0, 20.0))
     res = [mvm.quantized_mvm(x, g_us, None, path=p, **kw) for p in ("fused", "blas")]
     want = ref.quantized_mvm(x, g_us, None, **kw)
     assert res[0].n_adc_saturated == res[1].n_adc_saturated == want[1] > 0
@@ -100,9 +101,9 @@ def test_paths_agree_noise_free_and_any_layout(mode):
     rng = np.random.default_rng(14)
     g_us, var = _array(rng, 32, 16)
     x = rng.uniform(-1, 1, (16, 32))
-    zr, za = _draws(rng, mode, 8, 16, 16, None)
-    kw = dict(mode=mode, dac_bits=8, v_read_v=0.2, adc_bits=10, adc_i_min_ua=-200.0, adc_i_max_ua=200.0,
-              adc_noise_ua=0.1, read_noise_draws=zr, adc_noise_draws=za)
+    zr, za = _draws(rng, mode, 8, 16, 16, "none")
+    kw = dict(mode=mode, dac_bits=8, v_read_v=0.2, adc=AdcSetting(10, -200.0, 200.0, noise_ua=0.1),
+              read_noise_draws=zr, adc_noise_draws=za)
     a = mvm.quantized_mvm(x, g_us, var, path="fused", **kw)
     b = mvm.quantized_mvm(np.asfortranarray(x), np.asfortranarray(g_us), var.T.copy().T, path="blas",
                           **{**kw, "read_noise_draws": np.asfortranarray(zr)})
@@ -120,8 +121,7 @@ def test_bit_serial_ideal_adc_equals_integer_mvm():
     g_us = rng.integers(0, 16, (40, 12)).astype(float)
     x = rng.uniform(-1, 1, (9, 40))
     codes, _ = dac_encode(x, 8)
-    kw = dict(mode="bit_serial", dac_bits=8, v_read_v=1.0, adc_bits=21, adc_i_min_ua=-(2.0 ** 20),
-              adc_i_max_ua=2.0 ** 20 - 1)
+    kw = dict(mode="bit_serial", dac_bits=8, v_read_v=1.0, adc=AdcSetting(21, -(2.0 ** 20), 2.0 ** 20 - 1))
     exact = codes @ g_us.astype(np.int64)
     for path in ("fused", "blas"):
         res = mvm.quantized_mvm(x, g_us, None, path=path, **kw)
@@ -139,8 +139,8 @@ def test_modes_estimate_the_analog_mvm():
     want = (codes / 127 * 0.2) @ g_us
     lsb = 1e-3
     for mode in MODES:
-        res = mvm.quantized_mvm(x, g_us, None, mode=mode, dac_bits=8, v_read_v=0.2, adc_bits=24,
-                                adc_i_min_ua=-lsb * 2 ** 23, adc_i_max_ua=lsb * (2 ** 23 - 1))
+        res = mvm.quantized_mvm(x, g_us, None, mode=mode, dac_bits=8, v_read_v=0.2,
+                                adc=AdcSetting(24, -lsb * 2 ** 23, lsb * (2 ** 23 - 1)))
         np.testing.assert_allclose(res.y_ua, want, rtol=0, atol=lsb)
 
 
@@ -148,7 +148,7 @@ def test_cell_power_by_mode():
     g_us = np.full((2, 3), 10.0)
     x = np.array([[1.0, -0.5]])
     codes, _ = dac_encode(x, 8)  # 127, -64
-    kw = dict(dac_bits=8, v_read_v=0.2, adc_bits=8, adc_i_min_ua=-50.0, adc_i_max_ua=50.0)
+    kw = dict(dac_bits=8, v_read_v=0.2, adc=AdcSetting(8, -50.0, 50.0))
     amp = mvm.quantized_mvm(x, g_us, None, mode="amplitude", **kw).cell_power_uw
     pwm = mvm.quantized_mvm(x, g_us, None, mode="pwm", **kw).cell_power_uw
     bit = mvm.quantized_mvm(x, g_us, None, mode="bit_serial", **kw).cell_power_uw
@@ -166,9 +166,8 @@ def test_read_noise_statistics():
     g_us = rng.uniform(10.0, 50.0, (rows, cols))
     var = (rng.uniform(0.02, 0.1, (rows, cols)) * g_us) ** 2
     x = np.tile(rng.uniform(-1, 1, rows), (n, 1))
-    zr, _ = _draws(rng, "amplitude", 8, n, cols, None)
-    kw = dict(mode="amplitude", dac_bits=8, v_read_v=0.2, adc_bits=24, adc_i_min_ua=-2.0 ** 13,
-              adc_i_max_ua=2.0 ** 13 - 2.0 ** -10)
+    zr, _ = _draws(rng, "amplitude", 8, n, cols, "none")
+    kw = dict(mode="amplitude", dac_bits=8, v_read_v=0.2, adc=AdcSetting(24, -2.0 ** 13, 2.0 ** 13 - 2.0 ** -10))
     y = mvm.quantized_mvm(x, g_us, var, read_noise_draws=zr, **kw).y_ua
     codes, _ = dac_encode(x[:1], 8)
     v = codes[0] / 127 * 0.2
@@ -187,9 +186,8 @@ def test_float32_variance_stays_within_noise_accuracy():
     rng = np.random.default_rng(18)
     g_us, var = _array(rng, 64, 16)
     x = rng.uniform(-1, 1, (20, 64))
-    zr, _ = _draws(rng, "pwm", 8, 20, 16, None)
-    kw = dict(mode="pwm", dac_bits=8, v_read_v=0.2, adc_bits=24, adc_i_min_ua=-2.0 ** 12,
-              adc_i_max_ua=2.0 ** 12, read_noise_draws=zr)
+    zr, _ = _draws(rng, "pwm", 8, 20, 16, "none")
+    kw = dict(mode="pwm", dac_bits=8, v_read_v=0.2, adc=AdcSetting(24, -2.0 ** 12, 2.0 ** 12), read_noise_draws=zr)
     for path in ("fused", "blas"):
         a = mvm.quantized_mvm(x, g_us, var, path=path, **kw).y_ua
         b = mvm.quantized_mvm(x, g_us, var.astype(np.float32), path=path, **kw).y_ua
@@ -199,7 +197,7 @@ def test_float32_variance_stays_within_noise_accuracy():
         np.testing.assert_allclose(b - clean, a - clean, rtol=1e-5, atol=2 * 2.0 ** 13 / 2 ** 24)
 
 
-def _ref_f32_noise_mvm(x, g_us, var32, zr, *, dac_bits, v_read_v, adc_bits, adc_i_min_ua, adc_i_max_ua):
+def _ref_f32_noise_mvm(x, g_us, var32, zr, *, dac_bits, v_read_v, adc):
     """pwm, no pairs, no ADC noise: the fused kernel's arithmetic with a float32 variance, row by row —
     currents summed in float64 in row order, noise variance as float32 products ``float32(u²) · var``
     summed in float32 in row order."""
@@ -215,7 +213,7 @@ def _ref_f32_noise_mvm(x, g_us, var32, zr, *, dac_bits, v_read_v, adc_bits, adc_
                 i_ua = i_ua + u * g_us[i].astype(np.float64)
                 s32 = s32 + np.float32(u * u) * var32[i]
         current = i_ua + np.sqrt(s32.astype(np.float64)) * zr[0, b]
-        y[b] = ref_converters.adc_convert(current, adc_bits, adc_i_min_ua, adc_i_max_ua)[1]
+        y[b] = ref_converters.adc_convert(current, adc.bits, adc.i_min_ua, adc.i_max_ua)[1]
     return y
 
 
@@ -227,8 +225,8 @@ def test_float32_variance_is_summed_in_float32_as_documented():
     var32 = ((0.5 * g_us) ** 2).astype(np.float32)
     x = rng.uniform(-1, 1, (6, 64))
     x[:, ::7] = 0.0  # rows with zero drive are skipped
-    zr, _ = _draws(rng, "pwm", 8, 6, 24, None)
-    adc = dict(dac_bits=8, v_read_v=0.2, adc_bits=32, adc_i_min_ua=-128.0, adc_i_max_ua=128.0)
+    zr, _ = _draws(rng, "pwm", 8, 6, 24, "none")
+    adc = dict(dac_bits=8, v_read_v=0.2, adc=AdcSetting(32, -128.0, 128.0))
     lsb = 256.0 / (2 ** 32 - 1)
     got = mvm.quantized_mvm(x, g_us, var32, mode="pwm", read_noise_draws=zr, path="fused", **adc).y_ua
     want = _ref_f32_noise_mvm(x, g_us, var32, zr, **adc)
@@ -251,8 +249,8 @@ def test_float32_conductance_is_the_mvm_of_the_widened_matrix(mode, pair_mode, p
     g32 = mvm.conductance_f32_us(g_us)
     x = rng.uniform(-1.0, 1.0, (5, 40))
     zr, za = _draws(rng, mode, 6, 5, 12, pair_mode)
-    kw = dict(mode=mode, dac_bits=6, v_read_v=0.2, adc_bits=7, adc_i_min_ua=-60.0, adc_i_max_ua=90.0,
-              adc_offset_ua=0.3, adc_gain_error=0.01, adc_noise_ua=0.4, iv_nonlinearity_per_v=2.0,
+    kw = dict(mode=mode, dac_bits=6, v_read_v=0.2,
+              adc=AdcSetting(7, -60.0, 90.0, offset_ua=0.3, gain_error=0.01, noise_ua=0.4), iv_nonlinearity_per_v=2.0,
               pair_mode=pair_mode, read_noise_draws=zr, adc_noise_draws=za, path=path)
     widened = mvm.quantized_mvm(x, g32.astype(np.float64), var, **kw)
     for rowsum in (None, mvm.conductance_rowsum_us(g32)):
@@ -265,15 +263,14 @@ def test_float32_conductance_is_the_mvm_of_the_widened_matrix(mode, pair_mode, p
             assert got.cell_power_uw.tobytes() == widened.cell_power_uw.tobytes()
     # Against the float64 matrix: |Δ current| <= 2^-24 · sum_i |u_i| g_ij (g rounded to float32), so with
     # a fine ADC the results differ by at most that plus one LSB.
-    fine = dict(kw, adc_bits=32, adc_i_min_ua=-2.0 ** 10, adc_i_max_ua=2.0 ** 10, adc_noise_ua=0.0,
-                adc_noise_draws=None, adc_offset_ua=0.0, adc_gain_error=0.0, iv_nonlinearity_per_v=0.0)
+    fine = dict(kw, adc=AdcSetting(32, -2.0 ** 10, 2.0 ** 10), adc_noise_draws=None, iv_nonlinearity_per_v=0.0)
     lsb = 2.0 ** 11 / (2 ** 32 - 1)
     a = mvm.quantized_mvm(x, g32, None, **dict(fine, read_noise_draws=None)).y_ua
     b = mvm.quantized_mvm(x, g_us, None, **dict(fine, read_noise_draws=None)).y_ua
     codes, _ = dac_encode(x, 6)
     reads = 5 if mode == "bit_serial" else 1
     bound = 2.0 ** -24 * (np.abs(codes) / 31 * 0.2) @ g_us  # (batch, cols)
-    if pair_mode is not None:
+    if pair_mode != "none":
         bound = bound[:, 0::2] + bound[:, 1::2]
     assert np.all(np.abs(a - b) <= bound + reads * 2 * lsb)
     assert np.max(np.abs(a - b)) > 2 * lsb  # the rounding is visible at this resolution
@@ -284,9 +281,9 @@ def test_row_sums_only_change_how_the_power_is_summed():
     g_us, var = _array(rng, 48, 16)
     x = rng.uniform(-1, 1, (20, 48))
     for mode in MODES:
-        zr, za = _draws(rng, mode, 8, 20, 16, None)
-        kw = dict(mode=mode, dac_bits=8, v_read_v=0.2, adc_bits=8, adc_i_min_ua=-300.0, adc_i_max_ua=300.0,
-                  adc_noise_ua=0.5, read_noise_draws=zr, adc_noise_draws=za)
+        zr, za = _draws(rng, mode, 8, 20, 16, "none")
+        kw = dict(mode=mode, dac_bits=8, v_read_v=0.2, adc=AdcSetting(8, -300.0, 300.0, noise_ua=0.5),
+                  read_noise_draws=zr, adc_noise_draws=za)
         rowsum = mvm.conductance_rowsum_us(g_us)
         np.testing.assert_allclose(rowsum, g_us.sum(axis=1), rtol=1e-14)
         plain = mvm.quantized_mvm(x[:4], g_us, var, path="fused", **{**kw, "read_noise_draws": zr[:, :4],
@@ -298,8 +295,8 @@ def test_row_sums_only_change_how_the_power_is_summed():
         np.testing.assert_allclose(fused.cell_power_uw, plain.cell_power_uw, rtol=1e-13)
         assert fused.cell_power_uw.tobytes() == blas.cell_power_uw[:4].tobytes()  # same formula
     with pytest.raises(ValueError):
-        mvm.quantized_mvm(x, g_us, None, mode="pwm", dac_bits=8, v_read_v=0.2, adc_bits=8, adc_i_min_ua=-1.0,
-                          adc_i_max_ua=1.0, g_rowsum_us=np.ones(47))
+        mvm.quantized_mvm(x, g_us, None, mode="pwm", dac_bits=8, v_read_v=0.2, adc=AdcSetting(8, -1.0, 1.0),
+                          g_rowsum_us=np.ones(47))
 
 
 def test_refreshed_float32_window_equals_a_fresh_one():
@@ -336,8 +333,7 @@ def test_differential_pairs_analog_vs_digital(mode):
     i_plus_minus = (codes / 31 * 0.2) @ g_us
     want = i_plus_minus[:, 0::2] - i_plus_minus[:, 1::2]
     lsb = 0.01
-    kw = dict(mode=mode, dac_bits=6, v_read_v=0.2, adc_bits=16, adc_i_min_ua=-lsb * 2 ** 15,
-              adc_i_max_ua=lsb * (2 ** 15 - 1))
+    kw = dict(mode=mode, dac_bits=6, v_read_v=0.2, adc=AdcSetting(16, -lsb * 2 ** 15, lsb * (2 ** 15 - 1)))
     ana = mvm.quantized_mvm(x, g_us, None, pair_mode="analog", **kw)
     dig = mvm.quantized_mvm(x, g_us, None, pair_mode="digital", **kw)
     assert ana.y_ua.shape == dig.y_ua.shape == (6, 4)
@@ -349,30 +345,30 @@ def test_differential_pairs_analog_vs_digital(mode):
     # pair_convert on the analog layer agrees with the fused pipeline for single-read modes.
     if mode != "bit_serial":
         drive, _ = mvm.row_drive_v(codes, mode, 6, 0.2)
-        i_ua = mvm.column_currents_ua(drive[0], g_us)
+        i_ua = ref.column_currents_ua(drive[0], g_us)
         for pm, res in (("analog", ana), ("digital", dig)):
-            _, est, _ = mvm.pair_convert(i_ua, pm, 16, kw["adc_i_min_ua"], kw["adc_i_max_ua"])
+            _, est, _ = mvm.pair_convert(i_ua, pm, kw["adc"])
             np.testing.assert_allclose(est, res.y_ua, rtol=0, atol=1e-9)
 
 
 def test_pair_convert_hand_case():
     i_ua = np.array([[5.0, 2.0, 1.0, 4.0]])
-    codes, est, n_sat = mvm.pair_convert(i_ua, "analog", 4, -7.5, 7.5)  # lsb 1 µA, zero at 7.5
+    codes, est, n_sat = mvm.pair_convert(i_ua, "analog", AdcSetting(4, -7.5, 7.5))  # lsb 1 µA, zero at 7.5
     # Levels at -7.5 + k µA: +3 and -3 are rounding ties, both rounded up (to 3.5 and -2.5).
     np.testing.assert_allclose(est, [[3.5, -2.5]])
     assert codes.tolist() == [[11, 5]] and n_sat == 0
-    codes, est, n_sat = mvm.pair_convert(i_ua, "digital", 3, 0.0, 7.0)
+    codes, est, n_sat = mvm.pair_convert(i_ua, "digital", AdcSetting(3, 0.0, 7.0))
     assert codes.tolist() == [[3, -3]] and est.tolist() == [[3.0, -3.0]] and n_sat == 0
 
 
 def test_input_validation():
     g_us = np.ones((4, 4))
     x = np.zeros((2, 4))
-    base = dict(mode="pwm", dac_bits=8, v_read_v=0.2, adc_bits=8, adc_i_min_ua=-1.0, adc_i_max_ua=1.0)
+    base = dict(mode="pwm", dac_bits=8, v_read_v=0.2, adc=AdcSetting(8, -1.0, 1.0))
     with pytest.raises(ValueError):
         mvm.quantized_mvm(x, g_us, np.ones((4, 4)), **base)  # read noise without draws
     with pytest.raises(ValueError):
-        mvm.quantized_mvm(x, g_us, None, **{**base, "adc_noise_ua": 0.1})
+        mvm.quantized_mvm(x, g_us, None, **{**base, "adc": AdcSetting(8, -1.0, 1.0, noise_ua=0.1)})
     with pytest.raises(ValueError):
         mvm.quantized_mvm(x, g_us, np.ones((4, 4)), read_noise_draws=np.zeros((2, 4)), **base)
     with pytest.raises(ValueError):
@@ -384,6 +380,7 @@ def test_input_validation():
 _THREAD_SCRIPT = """
 import hashlib, numpy as np
 from twin.physics import mvm
+from twin.physics.converters import AdcSetting
 rng = np.random.default_rng(5)
 g = rng.uniform(1, 100, (64, 32)); var = (0.02 * g) ** 2
 h = hashlib.sha256()
@@ -391,15 +388,15 @@ for mode in ("bit_serial", "pwm", "amplitude"):
     for batch, path in ((3, "fused"), (40, "blas")):
         x = rng.uniform(-1, 1, (batch, 64))
         rs, as_ = mvm.noise_draw_shapes(mode, 8, batch, 32, "analog")
-        r = mvm.quantized_mvm(x, g, var, mode=mode, dac_bits=8, v_read_v=0.2, adc_bits=8,
-                              adc_i_min_ua=-300, adc_i_max_ua=300, adc_noise_ua=0.5, pair_mode="analog",
+        r = mvm.quantized_mvm(x, g, var, mode=mode, dac_bits=8, v_read_v=0.2,
+                              adc=AdcSetting(8, -300, 300, noise_ua=0.5), pair_mode="analog",
                               read_noise_draws=rng.standard_normal(rs),
                               adc_noise_draws=rng.standard_normal(as_), path=path)
         h.update(r.y_ua.tobytes()); h.update(r.cell_power_uw.tobytes())
         h.update(str((r.n_adc_saturated, r.n_adc_conversions, r.n_dac_clipped)).encode())
         g32 = mvm.conductance_f32_us(g)
         r = mvm.quantized_mvm(x, g32, mvm.noise_variance_f32_us2(var), mode=mode, dac_bits=8, v_read_v=0.2,
-                              adc_bits=8, adc_i_min_ua=-300, adc_i_max_ua=300, read_noise_draws=rng.standard_normal(rs),
+                              adc=AdcSetting(8, -300, 300), read_noise_draws=rng.standard_normal(rs),
                               g_rowsum_us=mvm.conductance_rowsum_us(g32), path=path)
         h.update(r.y_ua.tobytes()); h.update(r.cell_power_uw.tobytes())
 print(h.hexdigest())
@@ -416,3 +413,30 @@ def test_bit_identical_across_numba_thread_counts():
         digests.append(out.stdout.strip())
     assert digests[0] == digests[1] and len(digests[0]) == 64
     assert hashlib.sha256(b"").hexdigest() not in digests
+
+
+def test_kernel_mode_ids_are_the_index_in_the_mode_tables():
+    from twin.physics import _mvm_kernels as kernels
+    from twin.physics.modes import INPUT_MODES, PAIR_MODES
+
+    assert (kernels.MODE_BIT_SERIAL, kernels.MODE_PWM, kernels.MODE_AMPLITUDE) == tuple(
+        INPUT_MODES.index(m) for m in ("bit_serial", "pwm", "amplitude"))
+    assert (kernels.PAIR_NONE, kernels.PAIR_ANALOG, kernels.PAIR_DIGITAL) == tuple(
+        PAIR_MODES.index(m) for m in ("none", "analog", "digital"))
+
+
+def test_a_workspace_only_saves_allocations():
+    """The BLAS path gives the same bytes with a caller's workspace (reused across shapes) as with fresh arrays."""
+    rng = np.random.default_rng(34)
+    work = mvm.MvmWorkspace()
+    for batch, rows, cols in ((20, 24, 10), (12, 40, 16), (30, 24, 10)):
+        g_us, var = _array(rng, rows, cols)
+        x = rng.uniform(-1, 1, (batch, rows))
+        for var_form in (var, mvm.noise_variance_f32_us2(var)):
+            zr, za = _draws(rng, "bit_serial", 6, batch, cols, "digital")
+            kw = dict(mode="bit_serial", dac_bits=6, v_read_v=0.2, adc=AdcSetting(7, -60.0, 90.0, noise_ua=0.4),
+                      pair_mode="digital", read_noise_draws=zr, adc_noise_draws=za, path="blas")
+            fresh = mvm.quantized_mvm(x, mvm.conductance_f32_us(g_us), var_form, **kw)
+            reused = mvm.quantized_mvm(x, mvm.conductance_f32_us(g_us), var_form, workspace=work, **kw)
+            assert reused.y_ua.tobytes() == fresh.y_ua.tobytes()
+            assert reused.cell_power_uw.tobytes() == fresh.cell_power_uw.tobytes()

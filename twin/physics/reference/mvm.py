@@ -49,25 +49,26 @@ def cell_power_uw(power_v2, g_us):
     return (p[..., :, None] * np.asarray(g_us, dtype=np.float64)).sum(axis=(-2, -1)).sum(axis=0)
 
 
-def quantized_mvm(x, g_us, var_g_us2, *, mode, dac_bits, v_read_v, adc_bits, adc_i_min_ua,
-                  adc_i_max_ua, adc_offset_ua=0.0, adc_gain_error=0.0, adc_noise_ua=0.0,
-                  iv_nonlinearity_per_v=0.0, pair_mode=None, read_noise_draws=None,
-                  adc_noise_draws=None):
-    """Reference pipeline; returns (y_ua, n_adc_saturated, n_adc_conversions, cell_power_uw, n_dac_clipped)."""
+def quantized_mvm(x, g_us, var_g_us2, *, mode, dac_bits, v_read_v, adc, iv_nonlinearity_per_v=0.0,
+                  pair_mode="none", read_noise_draws=None, adc_noise_draws=None):
+    """Reference pipeline; returns (y_ua, n_adc_saturated, n_adc_conversions, cell_power_uw, n_dac_clipped).
+
+    ``adc``: anything with the fields of :class:`twin.physics.converters.AdcSetting`."""
     x = np.atleast_2d(np.asarray(x, dtype=np.float64))
     codes, n_clipped = dac_encode(x, dac_bits)
     drive, power = row_drive_v(codes, mode, dac_bits, v_read_v, iv_nonlinearity_per_v)
+    adc_bits, adc_i_min_ua, adc_i_max_ua = adc.bits, adc.i_min_ua, adc.i_max_ua
     lsb_ua = adc_lsb_ua(adc_bits, adc_i_min_ua, adc_i_max_ua)
-    adc_kw = dict(offset_ua=adc_offset_ua, gain_error=adc_gain_error, noise_ua=adc_noise_ua)
+    adc_kw = dict(offset_ua=adc.offset_ua, gain_error=adc.gain_error, noise_ua=adc.noise_ua)
     n_reads = drive.shape[0]
-    acc = np.zeros((x.shape[0], g_us.shape[1] if pair_mode is None else g_us.shape[1] // 2))
+    acc = np.zeros((x.shape[0], g_us.shape[1] if pair_mode == "none" else g_us.shape[1] // 2))
     n_sat = 0
     n_conv = 0
     for r in range(n_reads):
         zr = None if var_g_us2 is None else read_noise_draws[r]
         za = None if adc_noise_draws is None else adc_noise_draws[r]
         i_ua = column_currents_ua(drive[r], g_us, var_g_us2, zr)
-        if pair_mode is None:
+        if pair_mode == "none":
             _, est, ns = adc_convert(i_ua, adc_bits, adc_i_min_ua, adc_i_max_ua, noise_draws=za, **adc_kw)
         elif pair_mode == "analog":
             _, est, ns = adc_convert(i_ua[:, 0::2] - i_ua[:, 1::2], adc_bits, adc_i_min_ua, adc_i_max_ua,
